@@ -1,0 +1,3 @@
+from fakenews.cli import main
+
+main()

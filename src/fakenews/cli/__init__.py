@@ -1,0 +1,71 @@
+"""The ``fakenews`` command line: one short typer command per pipeline stage.
+
+Commands only parse arguments and call the library; every :class:`FakeNewsError` becomes one
+``error: ...`` line on stderr and exit code 1 (2 is reserved for checks that found a problem,
+such as ``audit``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from typer._click import exceptions as click_exc  # typer 0.29 vendors click
+import typer
+
+from fakenews.errors import FakeNewsError
+from fakenews.progress import stderr_console
+
+app = typer.Typer(
+    name="fakenews",
+    help="Fake-news detection with efficient transformers and baselines, on identical leakage-free splits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """prepare -> train -> evaluate/benchmark -> compare -> predict/serve/export."""
+
+
+def _register() -> None:
+    # Each module adds its commands; imported here so `fakenews --help` lists them all.
+    from fakenews.cli import compare_cmd, data_cmd, evaluate_cmd, serve_cmd, train_cmd
+
+    for module in (data_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns the exit code (0 ok, 1 user error, 2 check failed)."""
+    console = stderr_console()
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="fakenews")
+    except FakeNewsError as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return _exit(1, argv)
+    except typer.Abort:
+        console.print("error: interrupted.", markup=False, highlight=False)
+        return _exit(1, argv)
+    except typer.Exit as exc:
+        return _exit(exc.exit_code, argv)
+    except click_exc.NoArgsIsHelpError as exc:
+        exc.show()
+        return _exit(0, argv)
+    except click_exc.ClickException as exc:
+        # Usage errors (unknown option, missing argument, bad value) are user errors too.
+        console.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        return _exit(1, argv)
+    code = result if isinstance(result, int) else 0
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: list[str] | None) -> int:
+    if argv is None:  # called as the console script
+        sys.exit(code)
+    return code
