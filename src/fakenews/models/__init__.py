@@ -1,0 +1,1 @@
+"""Models: presets, builders (pretrained or from scratch) and the TF-IDF baseline."""

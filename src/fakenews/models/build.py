@@ -1,0 +1,256 @@
+"""Model + tokenizer for a run: from a preset, a hub id, a local dir, or from scratch.
+
+``--model`` is resolved by :func:`resolve_model` into a :class:`ModelSource`:
+
+- a preset name (``minilm-l6``, ``albert-base-v2``, ...; see :mod:`fakenews.models.presets`);
+- ``scratch:albert|bert|distilbert|mobilebert``: random init at ``model.size`` (``tiny``, ``small``,
+  ``base``) with a tokenizer trained on the TRAIN split only (SentencePiece-style Unigram for ALBERT,
+  WordPiece for the others), wrapped as a transformers fast tokenizer;
+- a local model dir (with ``config.json``) or a run dir (its ``model/`` is used);
+- a Hugging Face hub id ``owner/name`` (needs the network or the local hub cache).
+
+Every transformer gets ``num_labels=2``, ``id2label={0: "real", 1: "fake"}`` and the matching
+``label2id``, so ``transformers.pipeline`` reports the project's labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fakenews import LABELS
+from fakenews.config import ModelConfig, ModelSize
+from fakenews.errors import FakeNewsError
+from fakenews.models.presets import Preset, find_preset, get_preset
+
+logger = logging.getLogger(__name__)
+
+ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
+LABEL2ID: dict[str, int] = {v: k for k, v in ID2LABEL.items()}
+SCRATCH_ARCHS: tuple[str, ...] = ("albert", "bert", "distilbert", "mobilebert")
+SCRATCH_PREFIX = "scratch:"
+MAX_POSITIONS = 512
+
+# (hidden, layers, heads, intermediate, factorised embedding size) per size.
+_SIZES: dict[str, tuple[int, int, int, int, int]] = {
+    "tiny": (32, 2, 2, 64, 16),
+    "small": (256, 4, 4, 1024, 128),
+    "base": (768, 12, 12, 3072, 128),
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from, decided before anything is loaded."""
+
+    name: str
+    """``--model`` as given."""
+
+    origin: Literal["baseline", "pretrained", "scratch"]
+    """``baseline`` (tfidf-logreg), ``pretrained`` (weights from a dir or the hub), ``scratch`` (random init)."""
+
+    location: str
+    """Local dir or hub id (pretrained), architecture (scratch), or ``""`` (baseline)."""
+
+    preset: Preset | None = None
+    """The preset, when ``name`` is one (its recipe is the starting config)."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.origin != "pretrained" or Path(self.location).is_dir()
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Decide what ``--model NAME`` means, without loading anything (one-line errors)."""
+    name = name.strip()
+    if name.startswith(SCRATCH_PREFIX):
+        arch = name[len(SCRATCH_PREFIX) :]
+        if arch not in SCRATCH_ARCHS:
+            raise FakeNewsError(
+                f"unknown scratch architecture {arch!r}; expected scratch:{'|'.join(SCRATCH_ARCHS)} (e.g. --model scratch:albert)."
+            )
+        return ModelSource(name, "scratch", arch)
+    preset = find_preset(name)
+    if preset is not None:
+        origin: Literal["baseline", "pretrained"] = "baseline" if preset.kind == "baseline" else "pretrained"
+        return ModelSource(name, origin, "" if origin == "baseline" else preset.location(), preset)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / "model" / "config.json").is_file() and (path / "config.yaml").is_file():
+            path = path / "model"  # a run dir: continue from its fine-tuned model
+        if not (path / "config.json").is_file():
+            raise FakeNewsError(
+                f"{path} is a directory but not a transformers model dir (no config.json); pass a dir written by "
+                "save_pretrained, a run dir, a preset or a hub id."
+            )
+        return ModelSource(name, "pretrained", str(path))
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
+    if looks_like_path or path.exists():
+        raise FakeNewsError(f"no model dir at {name}; expected a folder with config.json (written by save_pretrained).")
+    if name.count("/") == 1:
+        return ModelSource(name, "pretrained", name)
+    get_preset(name)  # raises: unknown preset, listing the known ones
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------------------- tokenizers
+
+
+def train_tokenizer(arch: str, texts: Iterable[str], *, vocab_size: int, max_length: int = MAX_POSITIONS) -> Any:
+    """A fast tokenizer trained on ``texts`` (the train split only): Unigram for ALBERT, WordPiece else."""
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    if arch == "albert":
+        specials = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.Sequence(
+            [
+                normalizers.Replace("``", '"'),
+                normalizers.Replace("''", '"'),
+                normalizers.NFKD(),
+                normalizers.StripAccents(),
+                normalizers.Lowercase(),
+                normalizers.Replace(Regex(" {2,}"), " "),
+            ]
+        )
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+        trainer: Any = trainers.UnigramTrainer(
+            vocab_size=vocab_size, special_tokens=list(specials.values()), unk_token=specials["unk"], show_progress=False
+        )
+    else:
+        specials = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+        tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size, special_tokens=list(specials.values()), show_progress=False
+        )
+    tok.train_from_iterator((str(t) for t in texts), trainer=trainer)
+    cls_id, sep_id = tok.token_to_id(specials["cls"]), tok.token_to_id(specials["sep"])
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{specials['cls']} $A {specials['sep']}",
+        pair=f"{specials['cls']} $A {specials['sep']} $B:1 {specials['sep']}:1",
+        special_tokens=[(specials["cls"], cls_id), (specials["sep"], sep_id)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        model_max_length=max_length,
+        **{f"{k}_token": v for k, v in specials.items()},
+    )
+
+
+# -------------------------------------------------------------------------------- models
+
+
+def scratch_config(arch: str, size: ModelSize, *, vocab_size: int, pad_token_id: int, max_positions: int = MAX_POSITIONS) -> Any:
+    """A transformers config of ``arch`` at ``size`` (``base`` = the ``*-base`` architecture)."""
+    import transformers as tf
+
+    hidden, layers, heads, inter, emb = _SIZES[size]
+    labels = {"num_labels": 2, "id2label": ID2LABEL, "label2id": LABEL2ID, "pad_token_id": pad_token_id}
+    common = {"vocab_size": vocab_size, "max_position_embeddings": max_positions, **labels}
+    if arch == "albert":
+        # albert-base-v2: 128-dim factorised embeddings projected to hidden, one shared layer group.
+        return tf.AlbertConfig(
+            embedding_size=emb, hidden_size=hidden, num_hidden_layers=layers, num_hidden_groups=1, inner_group_num=1,
+            num_attention_heads=heads, intermediate_size=inter, hidden_act="gelu_new",
+            hidden_dropout_prob=0.0 if size == "base" else 0.1, attention_probs_dropout_prob=0.0 if size == "base" else 0.1,
+            classifier_dropout_prob=0.1, **common,
+        )  # fmt: skip
+    if arch == "bert":
+        return tf.BertConfig(
+            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=inter, **common
+        )
+    if arch == "distilbert":
+        n_layers = 6 if size == "base" else layers  # distilbert-base halves BERT's 12 layers
+        return tf.DistilBertConfig(dim=hidden, n_layers=n_layers, n_heads=heads, hidden_dim=inter, **common)
+    if arch == "mobilebert":
+        # mobilebert-uncased: 24 thin layers, 512 wide with 128-dim bottlenecks, 4 stacked FFNs.
+        mb = {
+            "tiny": {"hidden_size": 32, "embedding_size": 16, "true_hidden_size": 16, "intra_bottleneck_size": 16,
+                     "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64, "num_feedforward_networks": 1},
+            "small": {"hidden_size": 256, "embedding_size": 64, "true_hidden_size": 64, "intra_bottleneck_size": 64,
+                      "num_hidden_layers": 6, "num_attention_heads": 4, "intermediate_size": 256, "num_feedforward_networks": 2},
+            "base": {"hidden_size": 512, "embedding_size": 128, "true_hidden_size": 128, "intra_bottleneck_size": 128,
+                     "num_hidden_layers": 24, "num_attention_heads": 4, "intermediate_size": 512, "num_feedforward_networks": 4},
+        }[size]  # fmt: skip
+        return tf.MobileBertConfig(**mb, **common)
+    raise FakeNewsError(f"unknown scratch architecture {arch!r}; expected one of {', '.join(SCRATCH_ARCHS)}.")
+
+
+def _offline_hint(location: str) -> str:
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
+    why = "the hub is switched off here (HF_HUB_OFFLINE=1)" if offline else "the hub could not be reached"
+    return (
+        f"could not load {location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
+        "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
+    )
+
+
+def load_pretrained_tokenizer(source: ModelSource) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(source.location)
+    except (OSError, ValueError) as exc:
+        if not source.is_local:
+            raise FakeNewsError(_offline_hint(source.location)) from None
+        raise FakeNewsError(f"could not load a tokenizer from {source.location} ({' '.join(str(exc).split())[:200]}).") from None
+
+
+def build_model_and_tokenizer(
+    source: ModelSource, model_config: ModelConfig, *, train_texts: Sequence[str], max_length: int
+) -> tuple[Any, Any]:
+    """Model (random init or pretrained, with a fresh 2-label head) and its tokenizer.
+
+    Call ``transformers.set_seed`` first: a scratch model and a pretrained model's new head are
+    initialised from torch's global generator.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    if source.origin == "baseline":
+        raise FakeNewsError(f"{source.name} is a baseline, not a transformer; train it with fakenews.training.train.")
+    if source.origin == "scratch":
+        positions = max(MAX_POSITIONS, max_length)
+        tokenizer = train_tokenizer(source.location, train_texts, vocab_size=model_config.vocab_size, max_length=positions)
+        config = scratch_config(
+            source.location, model_config.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+            max_positions=positions,
+        )  # fmt: skip
+        model = AutoModelForSequenceClassification.from_config(config)
+        logger.info("scratch:%s (%s): vocab %d, %d params", source.location, model_config.size, len(tokenizer), model.num_parameters())
+        return model, tokenizer
+    tokenizer = load_pretrained_tokenizer(source)
+    try:
+        config = AutoConfig.from_pretrained(
+            source.location, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID, problem_type="single_label_classification"
+        )
+        model = AutoModelForSequenceClassification.from_pretrained(source.location, config=config)
+    except (OSError, ValueError) as exc:
+        if not source.is_local:
+            raise FakeNewsError(_offline_hint(source.location)) from None
+        raise FakeNewsError(f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]}).") from None
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and max_length > positions:
+        raise FakeNewsError(
+            f"data.max_length={max_length} exceeds the {positions} positions of {source.name}; use --set data.max_length={positions}."
+        )
+    if tokenizer.pad_token is None:
+        raise FakeNewsError(f"the tokenizer of {source.name} has no padding token; choose an encoder model (BERT-like).")
+    return model, tokenizer
