@@ -62,3 +62,44 @@ def tiny_split_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) 
 
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return out
+
+
+# --- trained run dirs (issue 3): tiny models trained in seconds on `tiny_split_dir` -------------
+
+TINY_TRAIN_SETTINGS: tuple[str, ...] = (
+    "model.size=tiny",  # hidden 32, 2 layers, 2 heads, intermediate 64
+    "data.max_length=64",
+    "train.epochs=6",
+    "train.batch_size=8",
+    "train.learning_rate=5e-3",  # tiny random-init models need a large step to learn in 6 epochs
+    "train.early_stopping_patience=null",
+    "train.logging_steps=5",
+)
+"""``--set`` overrides of the tiny fixture runs; tests reuse them to train comparable runs."""
+
+
+def _tiny_train(tmp_path_factory: pytest.TempPathFactory, split_dir: Path, model: str, name: str) -> Path:
+    from fakenews.training import train
+
+    root = tmp_path_factory.mktemp("runs")
+    settings = [*TINY_TRAIN_SETTINGS, f"data.cache_dir={root / 'token-cache'}"]
+    result = train(split_dir, model, root / name, overrides=settings if model != "tfidf-logreg" else (), quiet=True)
+    return result.run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_split_dir: Path) -> Path:
+    """A complete run dir: scratch:bert, tiny size, 6 epochs on ``tiny_split_dir`` (seconds)."""
+    return _tiny_train(tmp_path_factory, tiny_split_dir, "scratch:bert", "tiny-bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_albert_run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_split_dir: Path) -> Path:
+    """A complete run dir: scratch:albert (SentencePiece-style Unigram tokenizer), tiny size."""
+    return _tiny_train(tmp_path_factory, tiny_split_dir, "scratch:albert", "tiny-albert")
+
+
+@pytest.fixture(scope="session")
+def tiny_baseline_run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_split_dir: Path) -> Path:
+    """A complete run dir of the tfidf-logreg baseline on ``tiny_split_dir``."""
+    return _tiny_train(tmp_path_factory, tiny_split_dir, "tfidf-logreg", "tiny-tfidf")

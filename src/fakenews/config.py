@@ -110,8 +110,8 @@ class DataConfig:
     """Batch articles of similar length together (default true) so dynamic padding pads little."""
 
     cache_dir: str | None = None
-    """Where tokenized splits are cached, keyed by (tokenizer, max_length, truncation, split fingerprint);
-    default null = ``$XDG_CACHE_HOME/fakenews/tokenized`` (``~/.cache/...``)."""
+    """Cache of tokenized splits (keyed by tokenizer, max_length, truncation, split fingerprint) and of
+    tokenizers trained for ``scratch:*`` models; default null = ``$XDG_CACHE_HOME/fakenews`` (``~/.cache/fakenews``)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_length, bool) or not 8 <= self.max_length <= 8192:

@@ -15,6 +15,8 @@ Every transformer gets ``num_labels=2``, ``id2label={0: "real", 1: "fake"}`` and
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -25,6 +27,7 @@ from typing import Any, Literal
 from fakenews import LABELS
 from fakenews.config import ModelConfig, ModelSize
 from fakenews.errors import FakeNewsError
+from fakenews.io import atomic_dir
 from fakenews.models.presets import Preset, find_preset, get_preset
 
 logger = logging.getLogger(__name__)
@@ -155,6 +158,35 @@ def train_tokenizer(arch: str, texts: Iterable[str], *, vocab_size: int, max_len
     )
 
 
+TOKENIZER_RECIPE_VERSION = "1"
+
+
+def cached_tokenizer(
+    arch: str, texts: Sequence[str], *, vocab_size: int, max_length: int = MAX_POSITIONS, cache_dir: Path | None = None
+) -> Any:
+    """:func:`train_tokenizer`, reusing an earlier result for the same (arch, vocab size, texts).
+
+    The ``tokenizers`` trainers are not deterministic (hash-map order decides ties: huggingface/tokenizers
+    #1794), so the same data could give another vocabulary on every run; caching the first one makes a
+    second run with the same seed start from the same tokenizer and end with the same logits.
+    """
+    from transformers import AutoTokenizer
+
+    if cache_dir is None:
+        return train_tokenizer(arch, texts, vocab_size=vocab_size, max_length=max_length)
+    digest = hashlib.sha256(f"{TOKENIZER_RECIPE_VERSION}|{arch}|{vocab_size}|{max_length}|".encode())
+    for text in texts:
+        digest.update(str(text).encode("utf-8", "surrogatepass") + b"\x00")
+    path = Path(cache_dir) / f"{arch}-{digest.hexdigest()[:32]}"
+    if (path / "tokenizer.json").is_file():
+        logger.info("scratch:%s tokenizer from the cache %s", arch, path)
+        return AutoTokenizer.from_pretrained(str(path))
+    tokenizer = train_tokenizer(arch, texts, vocab_size=vocab_size, max_length=max_length)
+    with contextlib.suppress(OSError), atomic_dir(path, force=True, what="tokenizer cache") as tmp:
+        tokenizer.save_pretrained(str(tmp))
+    return tokenizer
+
+
 # -------------------------------------------------------------------------------- models
 
 
@@ -215,7 +247,12 @@ def load_pretrained_tokenizer(source: ModelSource) -> Any:
 
 
 def build_model_and_tokenizer(
-    source: ModelSource, model_config: ModelConfig, *, train_texts: Sequence[str], max_length: int
+    source: ModelSource,
+    model_config: ModelConfig,
+    *,
+    train_texts: Sequence[str],
+    max_length: int,
+    tokenizer_cache: Path | None = None,
 ) -> tuple[Any, Any]:
     """Model (random init or pretrained, with a fresh 2-label head) and its tokenizer.
 
@@ -228,7 +265,9 @@ def build_model_and_tokenizer(
         raise FakeNewsError(f"{source.name} is a baseline, not a transformer; train it with fakenews.training.train.")
     if source.origin == "scratch":
         positions = max(MAX_POSITIONS, max_length)
-        tokenizer = train_tokenizer(source.location, train_texts, vocab_size=model_config.vocab_size, max_length=positions)
+        tokenizer = cached_tokenizer(
+            source.location, train_texts, vocab_size=model_config.vocab_size, max_length=positions, cache_dir=tokenizer_cache
+        )
         config = scratch_config(
             source.location, model_config.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
             max_positions=positions,

@@ -1,0 +1,708 @@
+"""``train``: split dir -> run dir, for every transformer and the TF-IDF baseline.
+
+The only place that builds ``transformers.TrainingArguments``. One call does::
+
+    resolve --model (preset / hub id / dir / scratch:ARCH / tfidf-logreg) and the layered config
+    check the split dir (manifest, non-empty two-class train split) and --out (new / --resume / --force)
+    write config.yaml + data_manifest.json                      (what --resume checks against)
+    tokenize once per (tokenizer, max_length, truncation, split)  (cached on disk)
+    Trainer: dynamic padding, length-grouped batches, eval + checkpoint each epoch,
+             early stopping on validation F1, best checkpoint reloaded, history.jsonl
+    write train_summary.json, then model/ atomically           (model/ present = run complete)
+
+The same call runs under ``torchrun --nproc_per_node N -m fakenews train ...`` or
+``accelerate launch -m fakenews train ...`` (DDP: gloo on CPU, NCCL on GPUs); only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from fakenews.config import RunConfig, dump_config, load_config, resolve_config
+from fakenews.errors import FakeNewsError
+from fakenews.io import atomic_dir, write_json
+from fakenews.models.build import ModelSource, build_model_and_tokenizer, resolve_model
+from fakenews.models.encoding import encode
+from fakenews.rundir import RunDir
+from fakenews.splits import SplitDir, load_split_dir
+
+logger = logging.getLogger(__name__)
+
+ReportTo = Literal["none", "tensorboard", "mlflow"]
+REPORT_TO: tuple[str, ...] = ("none", "tensorboard", "mlflow")
+TOKENIZER_DIR = "tokenizer"
+"""Under ``checkpoints/``: the tokenizer a scratch run trained, so resume and every rank use the same."""
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` produced."""
+
+    run_dir: Path
+    """The complete run dir (``config.yaml``, ``data_manifest.json``, ``model/``, ...)."""
+
+    config: RunConfig
+    """The resolved config written to ``config.yaml``."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Validation metrics of the final (best) model: ``accuracy``, ``f1`` (weighted), ``f1_macro``,
+    ``precision``, ``recall``, ``loss`` (transformers only); empty without a validation split."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The contents of ``train_summary.json``."""
+
+    is_main_process: bool = True
+    """False on ranks > 0 of a multi-process run (only rank 0 writes and reports)."""
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def check_split_dir(split_dir: Path | str) -> SplitDir:
+    """Load a split dir for training: manifest required, train split non-empty with both labels."""
+    split = load_split_dir(Path(split_dir), require_manifest=True)
+    train_frame = split.frames["train"]
+    if train_frame.empty:
+        raise FakeNewsError(
+            f"the train split of {split.path} has no rows; re-run `fakenews prepare` with a train ratio > 0 (e.g. --split 0.7,0.15,0.15)."
+        )
+    counts = train_frame["label"].value_counts().to_dict()
+    if len(counts) < 2:
+        only, n = next(iter(counts.items()))
+        name = "fake" if only == 1 else "real"
+        raise FakeNewsError(
+            f"the train split of {split.path} has only {name} articles ({n}); a classifier needs both real (0) and fake (1) "
+            "articles: check the input's labels (prepare's --fake-label) or add articles of the other class."
+        )
+    return split
+
+
+def _existing_run_error(run: RunDir) -> FakeNewsError:
+    if run.model.exists():
+        return FakeNewsError(
+            f"{run.path} already holds a complete run; choose a new --out or pass --force to replace it."
+        )
+    return FakeNewsError(
+        f"{run.path} holds an interrupted run (no model/ yet); pass --resume to continue it or --force to start over."
+    )
+
+
+def check_out(out: Path, *, resume: bool, force: bool) -> None:
+    """Refuse an ``--out`` that would mix two runs (read-only: every rank calls it)."""
+    run = RunDir(out)
+    if resume and force:
+        raise FakeNewsError("pass either --resume (continue the run in --out) or --force (replace it), not both.")
+    if out.exists() and not out.is_dir():
+        raise FakeNewsError(f"--out {out} is a file; expected a directory path for the run.")
+    is_run = run.config.is_file()
+    if resume:
+        if not is_run:
+            raise FakeNewsError(
+                f"nothing to resume at {out} (no config.yaml from an earlier `fakenews train`); drop --resume to start a new run."
+            )
+        if run.model.exists():
+            raise FakeNewsError(f"{out} is already complete (model/ exists); nothing to resume. Pass --force to train it again.")
+        return
+    if force:
+        return
+    if is_run:
+        raise _existing_run_error(run)
+    if out.is_dir() and any(out.iterdir()):
+        raise FakeNewsError(f"--out {out} exists and is not empty; choose a new --out or pass --force to replace it.")
+
+
+def check_resume(run: RunDir, config: RunConfig, split: SplitDir) -> None:
+    """Refuse to resume when the config or the data differ from the run's."""
+    stored = load_config(run.config)
+    diff = stored.diff(config)
+    if diff:
+        old, new = _flat(stored.to_dict()), _flat(config.to_dict())
+        shown = "; ".join(f"{k}: run has {old.get(k)!r}, now {new.get(k)!r}" for k in diff[:3])
+        raise FakeNewsError(
+            f"cannot resume {run.path}: the config differs ({shown}); resume with the run's own --model/--config/--set "
+            "(see its config.yaml) or start a new --out."
+        )
+    old_fp = run.data_fingerprint
+    if old_fp != split.fingerprint:
+        raise FakeNewsError(
+            f"cannot resume {run.path}: it was trained on data with fingerprint {old_fp} but {split.path} has "
+            f"{split.fingerprint}; resume with the run's own split dir or start a new --out."
+        )
+
+
+def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def classification_metrics(labels: np.ndarray, preds: np.ndarray) -> dict[str, float]:
+    """Accuracy, weighted precision/recall/F1 (the study's) and macro F1."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="weighted", zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(labels, preds)),
+        "f1": float(f),
+        "f1_macro": float(f1_score(labels, preds, average="macro", zero_division=0)),
+        "precision": float(p),
+        "recall": float(r),
+    }
+
+
+def _compute_metrics(eval_pred: Any) -> dict[str, float]:
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    return classification_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
+
+
+# ------------------------------------------------------------------------------- train
+
+
+def train(
+    split_dir: Path | str,
+    model: str,
+    out: Path | str,
+    *,
+    config_path: Path | str | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    resume: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+    report_to: ReportTo | str = "none",
+) -> TrainResult:
+    """Train ``model`` on ``split_dir`` and write the run dir ``out``.
+
+    Args:
+        split_dir: a split dir written by ``fakenews prepare`` (needs ``manifest.json``).
+        model: a preset (``minilm-l6``, ``albert-base-v2``, ``tfidf-logreg``, ...), a hub id, a local
+            model dir or run dir, or ``scratch:albert|bert|distilbert|mobilebert``.
+        out: the run dir to write; must be new unless ``resume`` or ``force``.
+        config_path: a YAML file layered over the preset's recipe.
+        overrides: ``["train.epochs=3", ...]`` or ``{"train.epochs": 3}``, layered last.
+        resume: continue the interrupted run in ``out`` from its last checkpoint (same config and data).
+        force: delete ``out`` first and train from scratch.
+        quiet: no progress bars.
+        report_to: ``none`` (default), ``tensorboard`` (``out/tensorboard``) or ``mlflow`` (local file
+            store ``out/mlruns`` unless ``MLFLOW_TRACKING_URI`` is set).
+    """
+    out = Path(out)
+    if report_to not in REPORT_TO:
+        raise FakeNewsError(f"--report-to must be one of {', '.join(REPORT_TO)}; found {report_to!r}.")
+    source = resolve_model(model)
+    recipe = source.preset.recipe() if source.preset is not None else None
+    config = resolve_config(model, recipe=recipe, config_path=config_path, overrides=overrides)
+    split = check_split_dir(split_dir)
+    check_out(out, resume=resume, force=force)
+    run = RunDir(out)
+    if resume:
+        check_resume(run, config, split)
+    if source.origin == "baseline":
+        return _train_baseline(split, config, run, force=force, report_to=report_to)
+    return _train_transformer(split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to)
+
+
+def _start_run_dir(run: RunDir, config: RunConfig, split: SplitDir, *, force: bool, resume: bool) -> None:
+    """Rank 0: (re)create the run dir with config.yaml and data_manifest.json."""
+    if force and run.path.exists():
+        shutil.rmtree(run.path)
+    run.path.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        dump_config(config, run.config)
+        write_json(run.data_manifest, split.manifest)
+        run.history.unlink(missing_ok=True)
+
+
+def _save_model_dir(run: RunDir, save: Any) -> None:
+    """Write ``model/`` atomically: ``save(tmp_dir)`` fills a temp dir that is renamed into place."""
+    with atomic_dir(run.model, force=True, what="model dir") as tmp:
+        save(tmp)
+
+
+# ---------------------------------------------------------------------------- baseline
+
+
+def _train_baseline(split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str) -> TrainResult:
+    from accelerate import PartialState
+
+    from fakenews.models.baseline import TfidfLogReg
+
+    state = PartialState(cpu=True)
+    state.wait_for_everyone()  # every rank has checked the inputs before rank 0 writes
+    if not state.is_main_process:
+        state.wait_for_everyone()
+        return TrainResult(run.path, config, is_main_process=False)
+    if report_to != "none":
+        logger.info("--report-to %s is ignored for the tfidf-logreg baseline (nothing is trained in steps).", report_to)
+    _start_run_dir(run, config, split, force=force, resume=False)
+    train_frame, val_frame = split.frames["train"], split.frames["validation"]
+    b = config.baseline
+    started = time.perf_counter()
+    model = TfidfLogReg(
+        ngram_max=b.ngram_max, min_df=b.min_df, max_features=b.max_features, c_grid=b.c_grid,
+        metric=config.train.metric, seed=config.seed,
+    ).fit(
+        train_frame["combined_text"].tolist(), train_frame["label"].tolist(),
+        val_frame["combined_text"].tolist() or None, val_frame["label"].tolist() or None,
+    )  # fmt: skip
+    runtime = time.perf_counter() - started
+    metrics: dict[str, float] = {}
+    if not val_frame.empty:
+        preds = model.predict(val_frame["combined_text"].tolist())
+        metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
+    with run.history.open("w", encoding="utf-8") as fh:
+        for c, score in model.scores_.items():
+            fh.write(json.dumps({"C": c, f"validation_{config.train.metric}": score}) + "\n")
+        fh.write(json.dumps({"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}) + "\n")
+    summary = {
+        "model_name": config.model.name,
+        "kind": "baseline",
+        "train_runtime_s": runtime,
+        "train_articles_per_s": len(train_frame) / runtime if runtime > 0 else None,
+        "epochs_completed": 1,
+        "global_step": 1,
+        "best_checkpoint": None,
+        "best_metric": metrics.get(config.train.metric),
+        "metric": config.train.metric,
+        "device": "cpu",
+        "world_size": 1,
+        "params_total": model.n_parameters,
+        "n_train": len(train_frame),
+        "n_validation": len(val_frame),
+        "data_fingerprint": split.fingerprint,
+        "validation": metrics,
+        "chosen_C": model.C_,
+        "resumed": False,
+    }
+    write_json(run.train_summary, summary)
+    _save_model_dir(run, model.save)
+    state.wait_for_everyone()
+    return TrainResult(run.path, config, metrics, summary)
+
+
+# ------------------------------------------------------------------------- transformer
+
+
+def _device_settings(config: RunConfig) -> tuple[bool, str]:
+    """(use_cpu, precision) from ``train.device`` / ``train.precision`` and what this machine has."""
+    import torch
+
+    t = config.train
+    has_cuda = torch.cuda.is_available()
+    if t.device == "cuda" and not has_cuda:
+        raise FakeNewsError("train.device=cuda but no CUDA GPU is visible; use --set train.device=auto (or cpu).")
+    use_cpu = t.device == "cpu" or not has_cuda
+    precision = t.precision
+    if precision == "auto":
+        precision = "fp32" if use_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
+    if precision == "fp16" and use_cpu:
+        raise FakeNewsError("train.precision=fp16 needs a CUDA GPU and none is used; use --set train.precision=fp32.")
+    return use_cpu, precision
+
+
+def _warmup_steps(config: RunConfig, total_steps: int) -> int:
+    t = config.train
+    ratio_steps = math.ceil(t.warmup_ratio * total_steps)
+    if t.warmup_steps is None:
+        return ratio_steps
+    return min(t.warmup_steps, ratio_steps) if t.warmup_ratio > 0 else t.warmup_steps
+
+
+def _training_arguments(config: RunConfig, run: RunDir, *, use_cpu: bool, precision: str, has_eval: bool, quiet: bool) -> Any:
+    from transformers import TrainingArguments
+
+    t = config.train
+    eval_strategy = "epoch" if has_eval else "no"
+    return TrainingArguments(
+        output_dir=str(run.checkpoints),
+        num_train_epochs=t.epochs,
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation,
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        lr_scheduler_type=t.scheduler,
+        warmup_steps=0,  # set from the real step count in _train_transformer
+        eval_strategy=eval_strategy,
+        save_strategy="epoch",
+        logging_strategy="steps",
+        logging_steps=t.logging_steps,
+        save_total_limit=t.save_total_limit,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model=t.metric if has_eval else None,
+        greater_is_better=True if has_eval else None,
+        train_sampling_strategy="group_by_length" if config.data.group_by_length else "random",
+        length_column_name="length",
+        seed=config.seed,
+        use_cpu=use_cpu,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        dataloader_num_workers=t.dataloader_workers,
+        report_to="none",  # tracking callbacks are added explicitly (paths under the run dir)
+        disable_tqdm=quiet,
+        run_name=run.path.name,
+        save_only_model=False,  # optimizer + scheduler + RNG states: exact --resume
+        ddp_find_unused_parameters=False,
+    )
+
+
+def _tokenizer_fingerprint(tokenizer: Any) -> str:
+    digest = hashlib.sha256()
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    digest.update((backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))).encode())
+    digest.update(repr(sorted((k, str(v)) for k, v in tokenizer.special_tokens_map.items())).encode())
+    return digest.hexdigest()
+
+
+def cache_root(config: RunConfig) -> Path:
+    """``data.cache_dir``, else ``$XDG_CACHE_HOME/fakenews`` (``~/.cache/fakenews``)."""
+    if config.data.cache_dir:
+        return Path(config.data.cache_dir).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fakenews"
+
+
+def tokenize_split(tokenizer: Any, frame: Any, *, name: str, config: RunConfig, split_fingerprint: str) -> Any:
+    """A ``datasets.Dataset`` of ``input_ids``/``attention_mask``/``labels``/``length``, cached on disk
+    per (tokenizer, max_length, truncation, split fingerprint, split name)."""
+    import datasets
+
+    d = config.data
+    key = hashlib.sha256(
+        "|".join(
+            [CACHE_VERSION, _tokenizer_fingerprint(tokenizer), str(d.max_length), d.truncation, split_fingerprint, name]
+        ).encode()
+    ).hexdigest()[:32]
+    cache_dir = cache_root(config) / "tokenized"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_file = cache_dir / f"{name}-{key}.arrow"
+
+    def _encode(batch: dict[str, list[Any]]) -> dict[str, Any]:
+        enc = encode(tokenizer, batch["text"], max_length=d.max_length, truncation=d.truncation)
+        enc["length"] = [len(ids) for ids in enc["input_ids"]]
+        return enc
+
+    raw = datasets.Dataset.from_dict(
+        {"text": frame["combined_text"].astype(str).tolist(), "labels": frame["label"].astype(int).tolist()}
+    )
+    hit = cache_file.is_file()
+    dataset = raw.map(
+        _encode, batched=True, batch_size=256, remove_columns=["text"], cache_file_name=str(cache_file),
+        load_from_cache_file=True, desc=f"tokenize {name}",
+    )  # fmt: skip
+    logger.info("%s: %d articles tokenized (%s %s)", name, len(dataset), "cache hit" if hit else "cached to", cache_file)
+    return dataset
+
+
+class _HistoryCallback:
+    """Appends every Trainer log (loss, learning rate, eval metrics) as one JSON line (rank 0 only)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, default=float) + "\n")
+        if any(k.startswith("eval_") for k in logs):
+            shown = ", ".join(f"{k[5:]} {v:.4f}" for k, v in logs.items() if k.startswith("eval_") and isinstance(v, float))
+            logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
+
+
+def _callback(obj: Any) -> Any:
+    """Make a plain object a TrainerCallback (so the module imports without transformers)."""
+    from transformers import TrainerCallback
+
+    cls = type(type(obj).__name__, (type(obj), TrainerCallback), {})
+    obj.__class__ = cls
+    return obj
+
+
+def _truncate_history(path: Path, step: int) -> None:
+    """Drop history rows after ``step`` (logged by the interrupted attempt past its last checkpoint)."""
+    if not path.is_file():
+        return
+    keep = [line for line in path.read_text(encoding="utf-8").splitlines() if line and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+
+
+def last_checkpoint(run: RunDir) -> Path | None:
+    """The newest complete ``checkpoints/checkpoint-N`` (with ``trainer_state.json``), or None."""
+    if not run.checkpoints.is_dir():
+        return None
+    done = [p for p in run.checkpoints.glob("checkpoint-*") if (p / "trainer_state.json").is_file() and p.name.split("-")[-1].isdigit()]
+    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def _tracking_callbacks(report_to: str, run: RunDir) -> list[Any]:
+    if report_to == "tensorboard":
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(run.path / "tensorboard")))]
+    if report_to == "mlflow":
+        import mlflow
+        from transformers.integrations import MLFlowCallback
+
+        if not os.environ.get("MLFLOW_TRACKING_URI"):
+            mlflow.set_tracking_uri((run.path / "mlruns").resolve().as_uri())
+        mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "fakenews"))
+        return [MLFlowCallback()]
+    return []
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def _progress_bars(*, enabled: bool) -> Iterator[None]:
+    """Turn the transformers / datasets progress bars off for the block when ``enabled`` is False."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    if enabled:
+        yield
+        return
+    hf_before, ds_before = hf_logging.is_progress_bar_enabled(), datasets.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if hf_before:
+            hf_logging.enable_progress_bar()
+        if ds_before:
+            datasets.enable_progress_bars()
+
+
+def _device_name(args: Any) -> str:
+    import torch
+
+    device = args.device
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return str(device.type)
+
+
+def _train_transformer(
+    split: SplitDir, source: ModelSource, config: RunConfig, run: RunDir, *, resume: bool, force: bool, quiet: bool, report_to: str
+) -> TrainResult:
+    import transformers
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+
+    use_cpu, precision = _device_settings(config)
+    val_frame = split.frames["validation"]
+    has_eval = not val_frame.empty
+    if not has_eval:
+        logger.warning("the validation split is empty: no early stopping, the last epoch's model is kept.")
+    args = _training_arguments(config, run, use_cpu=use_cpu, precision=precision, has_eval=has_eval, quiet=quiet)
+    _ = args.device  # sets up the process group under torchrun / accelerate launch (gloo on CPU)
+    state = args.distributed_state
+    main = state.is_main_process
+    state.wait_for_everyone()  # every rank checked --out before rank 0 touches it
+    tokenizer_dir = run.checkpoints / TOKENIZER_DIR
+
+    with _torch_threads(config.train.torch_threads), _progress_bars(enabled=not quiet):
+        with args.main_process_first(desc="set up run dir"):
+            if main:
+                _start_run_dir(run, config, split, force=force, resume=resume)
+        train_texts = split.frames["train"]["combined_text"].tolist()
+        transformers.set_seed(config.seed)
+        with args.main_process_first(desc="build model"):
+            if source.origin == "scratch" and tokenizer_dir.is_dir():
+                # resume, or a rank > 0: the tokenizer this run already trained on its train split
+                model, tokenizer = _scratch_with_tokenizer(source, config, tokenizer_dir)
+            else:
+                model, tokenizer = build_model_and_tokenizer(
+                    source, config.model, train_texts=train_texts, max_length=config.data.max_length,
+                    tokenizer_cache=cache_root(config) / "tokenizers",
+                )  # fmt: skip
+                if source.origin == "scratch" and main:
+                    tokenizer.save_pretrained(str(tokenizer_dir))
+        with args.main_process_first(desc="tokenize"):
+            train_ds = tokenize_split(tokenizer, split.frames["train"], name="train", config=config, split_fingerprint=split.fingerprint)
+            val_ds = (
+                tokenize_split(tokenizer, val_frame, name="validation", config=config, split_fingerprint=split.fingerprint)
+                if has_eval
+                else None
+            )
+
+        world = args.world_size
+        steps_per_epoch = max(1, math.ceil(math.ceil(len(train_ds) / (config.train.batch_size * world)) / config.train.gradient_accumulation))
+        total_steps = math.ceil(config.train.epochs * steps_per_epoch)
+        args.warmup_steps = _warmup_steps(config, total_steps)
+        padding = "max_length" if config.data.padding == "max_length" else "longest"
+        collator = DataCollatorWithPadding(tokenizer, padding=padding, max_length=config.data.max_length if padding == "max_length" else None)
+
+        callbacks: list[Any] = [_callback(_HistoryCallback(run.history))]
+        if has_eval and config.train.early_stopping_patience is not None:
+            callbacks.append(
+                EarlyStoppingCallback(
+                    early_stopping_patience=config.train.early_stopping_patience,
+                    early_stopping_threshold=config.train.early_stopping_threshold,
+                )
+            )
+        if main:
+            callbacks.extend(_tracking_callbacks(report_to, run))
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=train_ds,
+            eval_dataset=val_ds,
+            processing_class=tokenizer,
+            data_collator=collator,
+            compute_metrics=_compute_metrics,
+            callbacks=callbacks,
+        )
+        _quiet_progress(trainer)
+
+        checkpoint = last_checkpoint(run) if resume else None
+        start_epoch = 0.0
+        if checkpoint is not None:
+            ckpt_state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+            start_epoch = float(ckpt_state.get("epoch") or 0.0)
+            if main:
+                _truncate_history(run.history, int(ckpt_state.get("global_step", 0)))
+            logger.info("resuming from %s (epoch %.0f)", checkpoint, start_epoch)
+        elif resume:
+            logger.info("no complete checkpoint in %s yet: training from the start with the run's config.", run.checkpoints)
+        logger.info(
+            "training %s on %d articles (%s, world size %d, %s): %d steps, %d warm-up",
+            config.model.name, len(train_ds), _device_name(args), world, precision, total_steps, args.warmup_steps,
+        )  # fmt: skip
+        started = time.perf_counter()
+        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        runtime = time.perf_counter() - started
+        st = trainer.state
+        best = Path(st.best_model_checkpoint).resolve() if st.best_model_checkpoint else None
+        metrics = _best_eval_metrics(st.log_history, best)
+        epochs_done = float(st.epoch or 0.0)
+        summary = {
+            "model_name": config.model.name,
+            "kind": "transformer",
+            "train_runtime_s": runtime,
+            "train_articles_per_s": (epochs_done - start_epoch) * len(train_ds) / runtime if runtime > 0 else None,
+            "epochs_completed": round(epochs_done, 4),
+            "global_step": int(st.global_step),
+            "best_checkpoint": _relative(best, run.path),
+            "best_metric": st.best_metric,
+            "metric": config.train.metric,
+            "stopped_early": bool(epochs_done + 1e-9 < config.train.epochs),
+            "device": _device_name(args),
+            "world_size": world,
+            "precision": precision,
+            "torch_threads": _torch_threads_now(),
+            "params_total": int(model.num_parameters()),
+            "n_train": len(train_ds),
+            "n_validation": len(val_frame),
+            "data_fingerprint": split.fingerprint,
+            "total_steps_planned": total_steps,
+            "warmup_steps": args.warmup_steps,
+            "train_loss": float(output.training_loss),
+            "validation": metrics,
+            "resumed": checkpoint is not None,
+            "resumed_from": checkpoint.name if checkpoint is not None else None,
+            "transformers_version": transformers.__version__,
+        }
+        if main:
+            write_json(run.train_summary, summary)
+
+            def _save(tmp: Path) -> None:
+                trainer.model.save_pretrained(str(tmp))
+                tokenizer.save_pretrained(str(tmp))
+
+            _save_model_dir(run, _save)
+        state.wait_for_everyone()
+    return TrainResult(run.path, config, metrics, summary, is_main_process=main)
+
+
+_METRIC_KEYS = frozenset({"accuracy", "f1", "f1_macro", "precision", "recall", "loss"})
+
+
+def _best_eval_metrics(log_history: list[dict[str, Any]], best: Path | None) -> dict[str, float]:
+    """Validation metrics logged at the best checkpoint (the model that ends in model/)."""
+    evals = [row for row in log_history if "eval_loss" in row]
+    if not evals:
+        return {}
+    row = evals[-1]
+    if best is not None and best.name.split("-")[-1].isdigit():
+        step = int(best.name.split("-")[-1])
+        row = next((r for r in evals if r.get("step") == step), row)
+    return {k[5:]: float(v) for k, v in row.items() if k.startswith("eval_") and k[5:] in _METRIC_KEYS}
+
+
+def _relative(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    root = root.resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _torch_threads_now() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _scratch_with_tokenizer(source: ModelSource, config: RunConfig, tokenizer_dir: Path) -> tuple[Any, Any]:
+    """A scratch model around the tokenizer the run already trained (resume, ranks > 0)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from fakenews.models.build import MAX_POSITIONS, scratch_config
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    model_config = scratch_config(
+        source.location, config.model.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+        max_positions=max(MAX_POSITIONS, config.data.max_length),
+    )  # fmt: skip
+    return AutoModelForSequenceClassification.from_config(model_config), tokenizer
+
+
+def _quiet_progress(trainer: Any) -> None:
+    """Keep the tqdm bars but not the Trainer's raw log dicts (they go to history.jsonl)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)  # used instead of the bars when they are off: prints every log
+    for cb in list(trainer.callback_handler.callbacks):
+        if type(cb) is ProgressCallback:
+            trainer.remove_callback(cb)
+            quiet_cb = ProgressCallback()
+            quiet_cb.on_log = lambda *a, **k: None  # type: ignore[method-assign]
+            trainer.add_callback(quiet_cb)
