@@ -1,9 +1,137 @@
-"""CLI commands (filled in by their issue)."""
+"""``fakenews evaluate`` (metrics, predictions, errors, plots, model card) and ``fakenews benchmark``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from fakenews.cli.common import Quiet
+
+if TYPE_CHECKING:
+    from fakenews.efficiency import EfficiencyResult
+    from fakenews.evaluation import EvaluationResult
+
+RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Another split dir to score the run on (cross-data-set); default the run's own."),
+]
+SplitOpt = Annotated[str, typer.Option("--split", help="train | validation | test.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N].")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``evaluate`` and ``benchmark`` to ``app``."""
+
+    @app.command("evaluate")
+    def evaluate_command(
+        run_dir: RunArg,
+        data: DataOpt = None,
+        split: SplitOpt = "test",
+        long: Annotated[
+            str, typer.Option("--long", help="truncate (the run's truncation) | chunks (whole article, windows averaged).")
+        ] = "truncate",
+        backend: Annotated[str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")] = "torch",
+        batch_size: Annotated[int | None, typer.Option("--batch-size", help="Texts per forward pass (default 16 CPU, 64 GPU).")] = None,
+        device: DeviceOpt = "auto",
+        quiet: Quiet = False,
+    ) -> None:
+        """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
+        from fakenews.evaluation import evaluate
+        from fakenews.progress import configure_logging
+
+        configure_logging(quiet=quiet)
+        result = evaluate(
+            run_dir, data=data, split=split, long=long, backend=backend,  # type: ignore[arg-type]
+            batch_size=batch_size, device=device, quiet=quiet,
+        )  # fmt: skip
+        _print_metrics(result, run_dir)
+
+    @app.command("benchmark")
+    def benchmark_command(
+        run_dir: RunArg,
+        data: DataOpt = None,
+        split: SplitOpt = "test",
+        n_articles: Annotated[int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")] = 200,
+        batch_sizes: Annotated[
+            list[int] | None, typer.Option("--batch-size", help="Batch size tried for throughput (repeatable; default 1 8 16 32 64).")
+        ] = None,
+        backend: Annotated[str, typer.Option("--backend", help="torch | onnx.")] = "torch",
+        device: DeviceOpt = "auto",
+        quiet: Quiet = False,
+    ) -> None:
+        """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
+        from fakenews.efficiency import DEFAULT_BATCH_SIZES, benchmark
+        from fakenews.progress import configure_logging
+
+        configure_logging(quiet=quiet)
+        result = benchmark(
+            run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
+            backend=backend, device=device, quiet=quiet,
+        )  # fmt: skip
+        _print_efficiency(result, run_dir)
+
+
+def _f(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = result.metrics
+    where = "in-domain" if result.in_domain else f"cross-data-set: {result.data_name}"
+    table = Table(title=f"{run_dir} — {result.key} ({where}, n={m.n})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("accuracy", _f(m.accuracy)),
+        ("precision (weighted)", _f(m.precision_weighted)),
+        ("recall (weighted)", _f(m.recall_weighted)),
+        ("F1 (weighted)", _f(m.f1_weighted)),
+        ("F1 (macro)", _f(m.f1_macro)),
+        ("ROC-AUC", _f(m.roc_auc) if m.roc_auc is not None else "undefined (one class)"),
+        ("FPR (real flagged fake)", _f(m.fpr)),
+        ("FNR (fake passed as real)", _f(m.fnr)),
+        ("ECE (15 bins)", _f(m.ece)),
+        ("Brier", _f(m.brier)),
+        ("confusion [[TN, FP], [FN, TP]]", str([list(r) for r in m.confusion_matrix])),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console = Console()
+    console.print(table)
+    console.print(f"wrote metrics/{result.key}.json, predictions/, errors/, plots/, README.md in {run_dir}",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    r = result
+
+    def ci(bounds: tuple[float, float], digits: int) -> str:
+        return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+    table = Table(title=f"{run_dir} — {r.path}, {r.device} ({r.device_name}), {r.torch_threads} threads")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_row("parameters (total / trainable)", f"{r.params_total:,} / {r.params_trainable:,}", "")
+    table.add_row("size on disk", f"{r.size_mb:.1f} MB", "")
+    table.add_row("weights in memory", f"{r.memory_mb:.1f} MB", "")
+    table.add_row("latency p50 (batch 1)", f"{r.latency_ms_p50:.2f} ms", ci(r.latency_ms_p50_ci, 2))
+    table.add_row("latency p95 (batch 1)", f"{r.latency_ms_p95:.2f} ms", ci(r.latency_ms_p95_ci, 2))
+    for b, t in r.throughput_by_batch_size.items():
+        mark = "  (best)" if b == r.batch_size else ""
+        table.add_row(f"throughput, batch {b}{mark}", f"{t.per_s:.1f} /s", ci(t.ci, 1))
+    if r.peak_memory_mb is not None:
+        table.add_row("CUDA peak memory", f"{r.peak_memory_mb:.1f} MB", "")
+    table.add_row("articles timed", f"{r.n_articles} (mean {_f(r.mean_tokens, 0)} tokens)", "")
+    console = Console()
+    console.print(table)
+    console.print(f"wrote efficiency.json and README.md in {run_dir}", highlight=False, markup=False, soft_wrap=True)

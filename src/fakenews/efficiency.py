@@ -1,0 +1,306 @@
+"""How big and how fast a run is, measured on real articles: ``fakenews benchmark``.
+
+Figures (``efficiency.json``): parameters (total, trainable), size of ``model/`` on disk, bytes
+of the weights in memory, latency of one article at batch size 1 (p50, p95), throughput at the
+best of several batch sizes, the device, torch threads and version, and on CUDA the peak memory.
+Each timing has a bootstrap 95% confidence interval (``scipy.stats.bootstrap``, percentile
+method, over articles for latency and over batches for throughput). Warm-up calls are made
+first and not counted. Latency is end to end, as a caller sees it: tokenization, forward pass
+and softmax for one article whose text comes from the run's test split (or ``--data``).
+
+MB here is 2**20 bytes, as in the study (11.69 M fp32 parameters = 44.6 MB).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from fakenews.errors import FakeNewsError
+from fakenews.progress import track
+from fakenews.rundir import RunDir
+from fakenews.splits import SPLITS, load_split_dir
+
+logger = logging.getLogger(__name__)
+
+MB = 2**20
+DEFAULT_N_ARTICLES = 200
+DEFAULT_BATCH_SIZES: tuple[int, ...] = (1, 8, 16, 32, 64)
+LATENCY_WARMUP = 5
+"""Single-article calls made before latency is timed (not counted)."""
+MIN_BATCHES = 5
+"""Timed batches per batch size at least (articles are reused in order when there are too few)."""
+N_RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+# --------------------------------------------------------------------------- timing core
+
+
+def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], *, warmup: Sequence[Any] = (),
+               quiet: bool = True, description: str = "timing") -> np.ndarray:
+    """Seconds per call of ``fn(x)`` for each ``x`` in ``inputs``, after untimed ``warmup`` calls."""
+    for x in warmup:
+        fn(x)
+    seconds = np.empty(len(inputs), dtype=np.float64)
+    for i, x in enumerate(track(inputs, total=len(inputs), description=description, quiet=quiet)):
+        start = time.perf_counter()
+        fn(x)
+        seconds[i] = time.perf_counter() - start
+    return seconds
+
+
+def _interval(result: Any) -> tuple[float, float]:
+    ci = result.confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def percentile_with_ci(samples: Sequence[float], q: float, *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    """The ``q``-th percentile of ``samples`` and its bootstrap 95% CI (needs 2+ samples)."""
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < 2:
+        raise FakeNewsError(f"a confidence interval needs at least 2 timings; found {len(x)}. Use more articles (--n-articles).")
+    value = float(np.percentile(x, q))
+    if np.ptp(x) == 0:
+        return value, (value, value)
+    res = stats.bootstrap(
+        (x,), lambda s, axis: np.percentile(s, q, axis=axis), vectorized=True, n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed),
+    )
+    return value, _interval(res)
+
+
+def rate_with_ci(counts: Sequence[float], seconds: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+    """``sum(counts) / sum(seconds)`` and its bootstrap 95% CI, resampling (count, seconds) pairs."""
+    n = np.asarray(counts, dtype=np.float64)
+    s = np.asarray(seconds, dtype=np.float64)
+    if len(n) < 2:
+        raise FakeNewsError(f"a confidence interval needs at least 2 timed batches; found {len(n)}.")
+    value = float(n.sum() / s.sum())
+    if np.ptp(s / n) == 0:
+        return value, (value, value)
+    res = stats.bootstrap(
+        (n, s), lambda a, b, axis: a.sum(axis=axis) / b.sum(axis=axis), vectorized=True, paired=True,
+        n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed),
+    )
+    return value, _interval(res)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Articles per second at one batch size, over ``n_batches`` timed batches."""
+
+    batch_size: int
+    per_s: float
+    ci: tuple[float, float]
+    n_batches: int
+
+
+def measure_throughput(predict: Callable[[list[str]], Any], texts: Sequence[str], batch_size: int, *,
+                       min_batches: int = MIN_BATCHES, quiet: bool = True) -> Throughput:
+    """Time ``predict`` on consecutive batches of ``batch_size`` texts (one untimed warm-up batch).
+
+    The texts are used in their given order (articles as they arrive, not sorted by length);
+    when they fill fewer than ``min_batches`` full batches they are reused from the start.
+    """
+    texts = list(texts)
+    n_batches = max(min_batches, len(texts) // batch_size)
+    pool = [texts[i % len(texts)] for i in range(n_batches * batch_size)]
+    batches = [pool[i : i + batch_size] for i in range(0, len(pool), batch_size)]
+    seconds = time_calls(predict, batches, warmup=[batches[0]], quiet=quiet,
+                         description=f"throughput, batch {batch_size}")
+    per_s, ci = rate_with_ci([batch_size] * len(batches), seconds)
+    return Throughput(batch_size=batch_size, per_s=per_s, ci=ci, n_batches=len(batches))
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def dir_size_bytes(path: Path) -> int:
+    """Bytes of every file under ``path``."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def device_name(device: str) -> str:
+    """The GPU's or CPU's model name."""
+    if device.startswith("cuda"):
+        import torch
+
+        return str(torch.cuda.get_device_name(torch.device(device)))
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# --------------------------------------------------------------------------- the benchmark stage
+
+
+@dataclass(frozen=True)
+class EfficiencyResult:
+    """The ``efficiency.json`` figures of one run (all measured by :func:`benchmark`).
+
+    Times are milliseconds, sizes MB (2**20 bytes), CIs ``(low, high)`` bootstrap 95%.
+    """
+
+    params_total: int
+    params_trainable: int
+    size_mb: float
+    memory_mb: float
+    latency_ms_p50: float
+    latency_ms_p50_ci: tuple[float, float]
+    latency_ms_p95: float
+    latency_ms_p95_ci: tuple[float, float]
+    throughput_per_s: float
+    throughput_per_s_ci: tuple[float, float]
+    batch_size: int
+    """The batch size of the best throughput."""
+    max_length: int | None
+    """Tokens per article (transformers); None for the baseline, which reads whole articles."""
+    device: str
+    device_name: str
+    torch_threads: int
+    torch_version: str
+    path: str
+    """Inference path measured, e.g. ``torch-fp32-dynamic-padding-head-cpu``."""
+    n_articles: int
+    """Distinct real articles timed at batch size 1."""
+    peak_memory_mb: float | None
+    """CUDA only: peak memory allocated by torch during the benchmark; None on CPU."""
+    throughput_by_batch_size: dict[int, Throughput] = field(default_factory=dict)
+    mean_tokens: float | None = None
+    """Mean tokens fed to the model per timed article."""
+    data_name: str = ""
+    data_fingerprint: str = ""
+    split: str = "test"
+    warmup_calls: int = LATENCY_WARMUP
+    achieved_flops_per_s: float | None = None
+    """Not measured yet (a later issue will count FLOPs per forward pass); never estimated."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key, value in list(out.items()):
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        out["throughput_by_batch_size"] = {
+            str(b): {"per_s": t.per_s, "ci": list(t.ci), "n_batches": t.n_batches}
+            for b, t in self.throughput_by_batch_size.items()
+        }
+        if out["achieved_flops_per_s"] is None:
+            del out["achieved_flops_per_s"]
+        return out
+
+
+def benchmark(
+    run_dir: Path | str,
+    *,
+    data: Path | str | None = None,
+    split: str = "test",
+    n_articles: int = DEFAULT_N_ARTICLES,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    backend: str = "torch",
+    device: str = "auto",
+    quiet: bool = False,
+) -> EfficiencyResult:
+    """Measure size, latency and throughput of a run and write ``efficiency.json`` + the model card.
+
+    Args:
+        run_dir: a run dir written by ``fakenews train``.
+        data: split dir whose articles are timed; default the run's own.
+        split: which split's articles (default ``test``).
+        n_articles: distinct articles timed at batch size 1 (default 200; fewer if the split is smaller).
+        batch_sizes: batch sizes tried for throughput (default 1, 8, 16, 32, 64; those larger than
+            the number of articles are skipped).
+        backend: ``torch`` (default) or ``onnx``.
+        device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
+        quiet: no progress bars when True.
+    """
+    import torch
+
+    from fakenews.evaluation import run_split_dir
+    from fakenews.inference import load_predictor
+    from fakenews.io import write_json
+    from fakenews.reporting.model_card import write_model_card
+
+    run = RunDir.open(run_dir)
+    if split not in SPLITS:
+        raise FakeNewsError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split).")
+    if n_articles < 2:
+        raise FakeNewsError(f"--n-articles must be at least 2 (a confidence interval needs 2 timings); found {n_articles}.")
+    sizes = sorted({int(b) for b in batch_sizes})
+    if not sizes or sizes[0] < 1:
+        raise FakeNewsError(f"batch sizes must be positive integers; found {list(batch_sizes)}.")
+    split_dir = load_split_dir(Path(data) if data is not None else run_split_dir(run))
+    frame = split_dir.split(split)
+    texts = frame["combined_text"].tolist()[:n_articles]
+    if len(texts) < 2:
+        raise FakeNewsError(f"split {split!r} of {split_dir.path} has {len(texts)} article; the benchmark needs at least 2.")
+    usable = [b for b in sizes if b <= len(texts)] or [sizes[0]]
+
+    predictor = load_predictor(run, backend=backend, device=device, batch_size=max(usable), quiet=True)
+    dev = str(getattr(predictor, "device", "cpu"))
+    cuda = dev.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(torch.device(dev))
+    logger.info("benchmarking %s on %d articles of %s (%s)", run.path, len(texts), split_dir.path, dev)
+
+    warm = [texts[i % len(texts)] for i in range(LATENCY_WARMUP)]
+    seconds = time_calls(lambda t: predictor.predict_proba([t]), texts, warmup=warm, quiet=quiet,
+                         description="latency, batch 1")
+    ms = seconds * 1000.0
+    p50, p50_ci = percentile_with_ci(ms, 50)
+    p95, p95_ci = percentile_with_ci(ms, 95)
+
+    by_size: dict[int, Throughput] = {}
+    for b in usable:
+        if hasattr(predictor, "batch_size"):
+            predictor.batch_size = b  # one forward pass per timed batch
+        by_size[b] = measure_throughput(predictor.predict_proba, texts, b, quiet=quiet)
+    best = max(by_size.values(), key=lambda t: t.per_s)
+
+    total, trainable = predictor.parameter_counts()
+    memory = predictor.memory_bytes()
+    counts = predictor.token_counts(texts) if hasattr(predictor, "token_counts") else None
+    config = run.read_config()
+    kind = str((config.get("model") or {}).get("kind", "transformer"))
+    max_length = int((config.get("data") or {}).get("max_length", 512)) if kind == "transformer" else None
+    result = EfficiencyResult(
+        params_total=int(total),
+        params_trainable=int(trainable),
+        size_mb=dir_size_bytes(run.model) / MB,
+        memory_mb=float(memory) / MB,
+        latency_ms_p50=p50,
+        latency_ms_p50_ci=p50_ci,
+        latency_ms_p95=p95,
+        latency_ms_p95_ci=p95_ci,
+        throughput_per_s=best.per_s,
+        throughput_per_s_ci=best.ci,
+        batch_size=best.batch_size,
+        max_length=max_length,
+        device=dev,
+        device_name=device_name(dev),
+        torch_threads=torch.get_num_threads(),
+        torch_version=torch.__version__,
+        path=str(getattr(predictor, "path", backend)),
+        n_articles=len(texts),
+        peak_memory_mb=(torch.cuda.max_memory_allocated(torch.device(dev)) / MB) if cuda else None,
+        throughput_by_batch_size=by_size,
+        mean_tokens=float(np.mean(counts)) if counts is not None else None,
+        data_name=split_dir.name,
+        data_fingerprint=split_dir.fingerprint,
+        split=split,
+    )
+    write_json(run.efficiency, result.to_dict())
+    write_model_card(run)
+    return result

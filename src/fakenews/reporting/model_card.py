@@ -1,0 +1,366 @@
+"""A run dir's model card: ``README.md`` (Hugging Face layout) and ``model_card.json``.
+
+Both are built from files in the run dir only (``config.yaml``, ``train_summary.json``,
+``data_manifest.json``, ``metrics/*.json``, ``efficiency.json``), so every figure in them was
+measured by ``train``, ``evaluate`` or ``benchmark``. A figure that was not measured says so and
+names the command that measures it. ``evaluate`` and ``benchmark`` both regenerate the card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fakenews.rundir import RunDir
+
+NOT_BENCHMARKED = "not measured — run `fakenews benchmark`"
+NOT_EVALUATED = "not measured — run `fakenews evaluate`"
+NOT_TRAINED = "not recorded — train_summary.json is missing"
+
+INTENDED_USE = (
+    "Binary classification of English news articles (title + body) as fake (1) or real (0), "
+    "as a research baseline and as a first-pass filter that routes articles to human fact-checkers."
+)
+OUT_OF_SCOPE = [
+    "Deciding on its own whether a claim is true: the model learns the style and sources of its "
+    "training data, not facts, and has no knowledge of events after that data was collected.",
+    "Moderating or removing content, or judging people or outlets, without human review.",
+    "Text that differs from the training articles: social-media posts, short claims, other "
+    "languages, other time periods or topics (see the cross-data-set results below, when measured).",
+]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The card as data (``model_card.json``) and as Markdown (``README.md``)."""
+
+    data: dict[str, Any]
+    markdown: str
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
+    folder = run.path / "metrics"
+    out: dict[str, dict[str, Any]] = {}
+    if folder.is_dir():
+        for file in sorted(folder.glob("*.json")):
+            doc = _read_json(file)
+            if doc is not None:
+                out[str(doc.get("key", file.stem))] = doc
+    return out
+
+
+def _split_dir_name(config: dict[str, Any], summary: dict[str, Any] | None) -> str | None:
+    raw = (summary or {}).get("split_dir") or (config.get("data") or {}).get("split_dir")
+    return Path(str(raw)).name if raw else None
+
+
+def _leakage_notes(manifest: dict[str, Any]) -> list[str]:
+    leak = manifest.get("leakage")
+    if not isinstance(leak, dict):
+        return ["The data manifest holds no leakage audit; run `fakenews audit SPLIT_DIR` on the split dir."]
+    exact = leak.get("exact_cross_split")
+    near = leak.get("near_cross_split")
+    if not exact and not near:
+        return [
+            f"Leakage audit of the split dir: {exact or 0} exact and {near or 0} near-duplicate articles "
+            "shared between train, validation and test."
+        ]
+    return [
+        f"Leakage audit of the split dir found {exact or 0} exact and {near or 0} near-duplicate articles "
+        "shared between splits: test metrics may be optimistic."
+    ]
+
+
+def build_model_card(run: RunDir | Path | str) -> ModelCard:
+    """Collect every measured figure of ``run`` into a :class:`ModelCard`."""
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    config = run.read_config()
+    manifest = run.read_data_manifest()
+    summary = _read_json(run.train_summary)
+    efficiency = _read_json(run.efficiency)
+    metrics = _collect_metrics(run)
+    model_cfg = config.get("model") or {}
+    data_cfg = config.get("data") or {}
+    kind = str(model_cfg.get("kind", "transformer"))
+    name = run.path.resolve().name
+    in_domain = {k: v for k, v in metrics.items() if v.get("in_domain", True)}
+    cross = {k: v for k, v in metrics.items() if not v.get("in_domain", True)}
+
+    limitations = [
+        "Trained on one data set: accuracy on articles from other sources, periods or topics is "
+        "usually much lower (compare the cross-data-set rows of the metrics table when present).",
+        *_leakage_notes(manifest),
+    ]
+    if kind == "transformer":
+        limitations.append(
+            f"Articles are cut to {data_cfg.get('max_length', 'the configured')} tokens "
+            f"(truncation: {data_cfg.get('truncation', 'head')}); evidence later in a long article is not seen "
+            "unless evaluated with `--long chunks`."
+        )
+    if not cross:
+        limitations.append(
+            "No cross-data-set evaluation yet: run `fakenews evaluate RUN_DIR --data OTHER_SPLIT_DIR`."
+        )
+    for key, doc in sorted(cross.items()):
+        limitations.append(
+            f"On {key} (another data set, n={doc.get('n')}) accuracy is {_num(doc.get('accuracy'))} "
+            f"and weighted F1 {_num(doc.get('f1_weighted'))}."
+        )
+
+    card: dict[str, Any] = {
+        "model": {
+            "run": name,
+            "name": model_cfg.get("name"),
+            "kind": kind,
+            "max_length": data_cfg.get("max_length") if kind == "transformer" else None,
+            "truncation": data_cfg.get("truncation") if kind == "transformer" else None,
+            "labels": {"0": "real", "1": "fake"},
+        },
+        "intended_use": INTENDED_USE,
+        "out_of_scope_use": OUT_OF_SCOPE,
+        "data": {
+            "split_dir": _split_dir_name(config, summary),
+            "fingerprint": manifest.get("fingerprint"),
+            "label_mapping": manifest.get("label_mapping"),
+            "counts": manifest.get("counts"),
+            "split": manifest.get("split"),
+            "inputs": manifest.get("inputs"),
+            "cleaning_steps": manifest.get("steps"),
+            "leakage": manifest.get("leakage"),
+        },
+        "training": {
+            "config": {k: config.get(k) for k in ("model", "data", "train", "seed") if k in config},
+            "summary": summary if summary is not None else NOT_TRAINED,
+        },
+        "metrics": metrics if metrics else NOT_EVALUATED,
+        "efficiency": efficiency if efficiency is not None else NOT_BENCHMARKED,
+        "limitations": limitations,
+    }
+    return ModelCard(data=card, markdown=_markdown(card, in_domain, cross, kind))
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _front_matter(card: dict[str, Any], in_domain: dict[str, Any], kind: str) -> str:
+    meta: dict[str, Any] = {
+        "library_name": "transformers" if kind == "transformer" else "sklearn",
+        "pipeline_tag": "text-classification",
+        "tags": ["fake-news-detection", "text-classification", "fakenews"],
+        "metrics": ["accuracy", "f1", "precision", "recall", "roc_auc"],
+    }
+    base = card["model"].get("name")
+    if kind == "transformer" and isinstance(base, str) and "/" in base and not base.startswith(("/", ".", "scratch:")):
+        meta["base_model"] = base
+    results = []
+    for key, doc in sorted(in_domain.items()):
+        values = [
+            {"type": "accuracy", "value": doc.get("accuracy"), "name": "accuracy"},
+            {"type": "f1", "value": doc.get("f1_weighted"), "name": "F1 (weighted)"},
+            {"type": "precision", "value": doc.get("precision_weighted"), "name": "precision (weighted)"},
+            {"type": "recall", "value": doc.get("recall_weighted"), "name": "recall (weighted)"},
+        ]
+        if doc.get("roc_auc") is not None:
+            values.append({"type": "roc_auc", "value": doc.get("roc_auc"), "name": "ROC-AUC"})
+        results.append(
+            {
+                "task": {"type": "text-classification", "name": "Fake-news detection"},
+                "dataset": {
+                    "name": card["data"].get("split_dir") or "training split dir",
+                    "type": "fakenews-split-dir",
+                    "split": doc.get("split", key),
+                },
+                "metrics": values,
+            }
+        )
+    if results:
+        meta["model-index"] = [{"name": card["model"]["run"], "results": results}]
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+
+
+METRIC_COLUMNS = (
+    ("n", "n"),
+    ("accuracy", "accuracy"),
+    ("precision_weighted", "precision (w)"),
+    ("recall_weighted", "recall (w)"),
+    ("f1_weighted", "F1 (w)"),
+    ("f1_macro", "F1 (macro)"),
+    ("roc_auc", "ROC-AUC"),
+    ("fpr", "FPR"),
+    ("fnr", "FNR"),
+    ("ece", "ECE"),
+    ("brier", "Brier"),
+)
+
+
+def _metrics_table(docs: dict[str, Any]) -> list[str]:
+    head = "| evaluation | " + " | ".join(label for _, label in METRIC_COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(METRIC_COLUMNS)
+    rows = [head, rule]
+    for key, doc in sorted(docs.items()):
+        rows.append(f"| `{key}` | " + " | ".join(_num(doc.get(col)) for col, _ in METRIC_COLUMNS) + " |")
+    return rows
+
+
+def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, Any], kind: str) -> str:
+    model = card["model"]
+    data = card["data"]
+    training = card["training"]
+    lines = [
+        _front_matter(card, in_domain, kind),
+        f"# {model['run']}",
+        "",
+        f"A {kind} fake-news classifier (`{model.get('name')}`) trained with "
+        "`fakenews` on a leakage-checked split. Labels: 0 = real, 1 = fake. "
+        "Every number below was measured by `fakenews train`, `evaluate` or `benchmark` on this run.",
+        "",
+        "## Intended use",
+        "",
+        card["intended_use"],
+        "",
+        "### Out-of-scope use",
+        "",
+        *[f"- {item}" for item in card["out_of_scope_use"]],
+        "",
+        "## How to use",
+        "",
+    ]
+    if kind == "transformer":
+        lines += [
+            "```python",
+            "from transformers import pipeline",
+            'clf = pipeline("text-classification", model="model")  # the model/ folder of this run',
+            'clf("Title of the article. Body of the article ...", truncation=True)',
+            "```",
+            "",
+            "or `fakenews predict RUN_DIR \"text\"` / `fakenews serve RUN_DIR`.",
+        ]
+    else:
+        lines += ["`fakenews predict RUN_DIR \"text\"` or `fakenews serve RUN_DIR`."]
+    lines += [
+        "",
+        "## Data",
+        "",
+        f"- Split dir: `{data.get('split_dir') or 'unknown'}`, fingerprint `{data.get('fingerprint')}`",
+        "- Labels: " + ", ".join(f"{k} = {v}" for k, v in (data.get("label_mapping") or {"0": "real", "1": "fake"}).items()),
+    ]
+    split = data.get("split")
+    if isinstance(split, dict):
+        lines.append(
+            f"- Split: {split.get('method', '?')}, ratios {split.get('ratios')}, seed {split.get('seed')}"
+            + (f", grouped by `{split['group_by']}`" if split.get("group_by") else "")
+        )
+    inputs = data.get("inputs")
+    if isinstance(inputs, list) and inputs:
+        names = ", ".join(f"`{Path(str(i.get('path', '?'))).name}`" for i in inputs if isinstance(i, dict))
+        lines.append(f"- Inputs: {names}")
+    counts = data.get("counts")
+    if isinstance(counts, dict) and counts:
+        lines += ["", "| split | articles | fake | real |", "|---|---:|---:|---:|"]
+        for name, c in counts.items():
+            if isinstance(c, dict):
+                lines.append(f"| {name} | {_num(c.get('total'))} | {_num(c.get('fake'))} | {_num(c.get('real'))} |")
+    steps = data.get("cleaning_steps")
+    if isinstance(steps, list) and steps:
+        lines += ["", "Cleaning: " + "; ".join(
+            f"{s.get('name')} removed {s.get('removed')}" for s in steps if isinstance(s, dict)
+        ) + "."]
+    lines += ["", "## Training", ""]
+    cfg = training["config"]
+    train_cfg = cfg.get("train") or {}
+    if train_cfg:
+        lines += ["| setting | value |", "|---|---|"]
+        lines += [f"| train.{k} | {_num(v, 6)} |" for k, v in train_cfg.items() if not isinstance(v, dict | list)]
+        for k in ("max_length", "truncation"):
+            if model.get(k) is not None:
+                lines.append(f"| data.{k} | {model[k]} |")
+        if "seed" in cfg:
+            lines.append(f"| seed | {cfg['seed']} |")
+        lines.append("")
+    summary = training["summary"]
+    if isinstance(summary, dict):
+        runtime = summary.get("train_runtime_s")
+        minutes = runtime / 60 if isinstance(runtime, int | float) else None
+        best = summary.get("best_checkpoint")
+        lines.append(
+            f"Trained for {_num(summary.get('epochs_completed'), 2)} epochs / {_num(summary.get('global_step'))} steps "
+            f"in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.get('train_articles_per_s'), 1)} articles/s) "
+            f"on {summary.get('device', '?')}"
+            + (f"; best checkpoint `{best}`" if best else "")
+            + (f"; best validation {summary.get('metric', 'metric')} {_num(summary.get('best_metric'))}" if summary.get("best_metric") is not None else "")
+            + "."
+        )
+    else:
+        lines.append(f"Training summary: {summary}.")
+    lines += ["", "## Evaluation", ""]
+    if in_domain:
+        lines += ["Held-out split(s) of the training data set:", "", *_metrics_table(in_domain), ""]
+        for key, doc in sorted(in_domain.items()):
+            cm = doc.get("confusion_matrix")
+            if isinstance(cm, list) and len(cm) == 2:
+                lines.append(
+                    f"`{key}` confusion matrix (rows true real/fake, columns predicted): "
+                    f"TN {cm[0][0]}, FP {cm[0][1]}, FN {cm[1][0]}, TP {cm[1][1]}."
+                    + (f" {doc['roc_auc_note']}" if doc.get("roc_auc_note") else "")
+                )
+        lines.append("")
+    else:
+        lines += [f"Metrics: {NOT_EVALUATED}.", ""]
+    if cross:
+        lines += ["Cross-data-set evaluation (the model was not trained on these):", "", *_metrics_table(cross), ""]
+    lines += ["## Efficiency", ""]
+    eff = card["efficiency"]
+    if isinstance(eff, dict):
+        def ci(name: str, digits: int = 2) -> str:
+            bounds = eff.get(f"{name}_ci")
+            return f" (95% CI {_num(bounds[0], digits)}–{_num(bounds[1], digits)})" if isinstance(bounds, list) and len(bounds) == 2 else ""
+
+        rows = [
+            ("parameters (total / trainable)", f"{_num(eff.get('params_total'))} / {_num(eff.get('params_trainable'))}"),
+            ("size on disk (model/)", f"{_num(eff.get('size_mb'), 1)} MB"),
+            ("weights in memory", f"{_num(eff.get('memory_mb'), 1)} MB"),
+            ("latency, batch 1, p50", f"{_num(eff.get('latency_ms_p50'), 2)} ms{ci('latency_ms_p50')}"),
+            ("latency, batch 1, p95", f"{_num(eff.get('latency_ms_p95'), 2)} ms{ci('latency_ms_p95')}"),
+            ("throughput", f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}{ci('throughput_per_s', 1)}"),
+            ("measured on", f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, torch {eff.get('torch_version')}"),
+            ("inference path", f"`{eff.get('path')}`, max_length {eff.get('max_length')}, {eff.get('n_articles')} real articles"),
+        ]
+        if eff.get("peak_memory_mb") is not None:
+            rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
+        lines += ["| figure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
+    else:
+        lines += [f"Efficiency: {eff}.", ""]
+    lines += ["## Limitations", "", *[f"- {item}" for item in card["limitations"]], ""]
+    return "\n".join(lines)
+
+
+def write_model_card(run: RunDir | Path | str) -> list[Path]:
+    """Write ``model_card.json`` and ``README.md`` into the run dir (atomically); return their paths."""
+    from fakenews.io import write_json, write_text
+
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    card = build_model_card(run)
+    write_json(run.model_card_json, card.data)
+    write_text(run.readme, card.markdown)
+    return [run.model_card_json, run.readme]
