@@ -74,7 +74,7 @@ def read_csv_text(path: Path, *, what: str = "CSV file") -> pd.DataFrame:
         raise FakeNewsError(f"{what} {path} contains binary data (a NUL byte at line {line}); expected a text CSV.")
     try:
         frame = pd.read_csv(
-            io.StringIO(decoded), dtype=str, keep_default_na=False, na_filter=False, engine="python"
+            io.StringIO(decoded), dtype=str, keep_default_na=False, na_filter=False
         )
     except (pd.errors.ParserError, csv.Error) as exc:
         raise FakeNewsError(
