@@ -1,0 +1,179 @@
+"""Leakage audit: which articles do the splits of a split dir share?
+
+Works on any split dir, including one made elsewhere (e.g. the study's Kaggle split with only
+``combined_text, label``). ``prepare`` writes the same figures into its manifest's ``leakage``
+section by calling :func:`leakage` on the frames it writes, so the two always agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from datasketch import MinHash
+
+from fakenews.data.dedup import NUM_PERM, NormalizedRows, exact_groups, near_pairs, normalize_rows
+from fakenews.errors import FakeNewsError
+from fakenews.splits import SPLITS, load_split_dir
+
+DEFAULT_NEAR = 0.9
+"""Jaccard threshold for near duplicates (word 3-gram shingles), as in ``prepare``."""
+
+
+@dataclass(frozen=True)
+class LeakPair:
+    """Two rows in different splits that are the same article (``exact``) or nearly (``near``)."""
+
+    kind: str
+    a_id: str
+    a_split: str
+    b_id: str
+    b_split: str
+    jaccard: float | None = None
+
+
+@dataclass(frozen=True)
+class Leakage:
+    """Shared articles across and within splits.
+
+    Attributes:
+        exact_cross_split: pairs of rows in different splits that are exact duplicates.
+        near_cross_split: pairs in different splits with estimated Jaccard ≥ ``near_threshold``
+            that are not exact duplicates; ``None`` when near-duplicate detection was off.
+        exact_within_split / near_within_split: the same, inside one split (not leakage).
+        near_threshold: the Jaccard threshold used (0 = off).
+        pairs: every cross-split pair, exact first.
+    """
+
+    exact_cross_split: int
+    near_cross_split: int | None
+    exact_within_split: int
+    near_within_split: int | None
+    near_threshold: float
+    pairs: tuple[LeakPair, ...]
+
+    @property
+    def leaks(self) -> bool:
+        return self.exact_cross_split > 0 or bool(self.near_cross_split)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's ``leakage`` section."""
+        data = asdict(self)
+        data["pairs"] = [asdict(p) for p in self.pairs]
+        return data
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What ``fakenews audit`` found in one split dir."""
+
+    path: Path
+    fingerprint: str
+    counts: dict[str, dict[str, int]]
+    leakage: Leakage
+
+
+def counts_of(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
+    """Rows per split and label: ``{split: {total, fake, real}}``."""
+    out = {}
+    for name in SPLITS:
+        frame = frames.get(name, pd.DataFrame({"label": []}))
+        fake = int((frame["label"].astype(int) == 1).sum()) if len(frame) else 0
+        out[name] = {"total": len(frame), "fake": fake, "real": len(frame) - fake}
+    return out
+
+
+def leakage(
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    near_threshold: float = DEFAULT_NEAR,
+    num_perm: int = NUM_PERM,
+    normalized: NormalizedRows | None = None,
+    sketches: Sequence[MinHash] | None = None,
+    quiet: bool = True,
+) -> Leakage:
+    """Count exact and near-duplicate pairs across (and within) the splits of ``frames``.
+
+    ``normalized`` and ``sketches``: the rows' normalised texts and MinHashes in split order
+    (train, validation, test), when the caller has them already.
+    """
+    parts = [frames[s].assign(_split=s) for s in SPLITS if s in frames and len(frames[s])]
+    if not parts:
+        return Leakage(
+            0,
+            0 if near_threshold > 0 else None,
+            0,
+            0 if near_threshold > 0 else None,
+            near_threshold,
+            (),
+        )
+    rows = pd.concat(parts, ignore_index=True)
+    ids = rows["id"].astype(str).tolist()
+    split = rows["_split"].tolist()
+    pairs: list[LeakPair] = []
+    exact_within = 0
+    same_exact: set[tuple[int, int]] = set()
+    if normalized is None:
+        normalized = normalize_rows(
+            rows["title"].astype(str).tolist(), rows["text"].astype(str).tolist()
+        )
+    for group in exact_groups(normalized):
+        for a, b in itertools.combinations(group, 2):
+            same_exact.add((a, b))
+            if split[a] == split[b]:
+                exact_within += 1
+            else:
+                pairs.append(LeakPair("exact", ids[a], split[a], ids[b], split[b]))
+    exact_cross = len(pairs)
+    near_cross: int | None = None
+    near_within: int | None = None
+    if near_threshold > 0:
+        near_cross = near_within = 0
+        found = near_pairs(
+            normalized.combined,
+            threshold=near_threshold,
+            num_perm=num_perm,
+            sketches=sketches,
+            quiet=quiet,
+        )
+        for pair in found:
+            if (pair.a, pair.b) in same_exact:
+                continue
+            if split[pair.a] == split[pair.b]:
+                near_within += 1
+            else:
+                near_cross += 1
+                pairs.append(
+                    LeakPair(
+                        "near", ids[pair.a], split[pair.a], ids[pair.b], split[pair.b], pair.jaccard
+                    )
+                )
+    return Leakage(
+        exact_cross_split=exact_cross,
+        near_cross_split=near_cross,
+        exact_within_split=exact_within,
+        near_within_split=near_within,
+        near_threshold=near_threshold,
+        pairs=tuple(pairs),
+    )
+
+
+def audit(
+    split_dir: Path, *, near_threshold: float = DEFAULT_NEAR, quiet: bool = True
+) -> AuditReport:
+    """Load ``split_dir`` (ours or an external one) and compute its leakage figures."""
+    if not 0 <= near_threshold <= 1:
+        raise FakeNewsError(
+            f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {near_threshold}."
+        )
+    loaded = load_split_dir(Path(split_dir))
+    return AuditReport(
+        path=Path(split_dir),
+        fingerprint=loaded.fingerprint,
+        counts=counts_of(loaded.frames),
+        leakage=leakage(loaded.frames, near_threshold=near_threshold, quiet=quiet),
+    )

@@ -1,0 +1,498 @@
+"""``prepare``: raw data → a leakage-free split dir (``train/validation/test.csv`` + ``manifest.json``).
+
+Steps, each counted in the manifest with the ids it removed:
+
+1. **read** every input into the canonical table (:mod:`fakenews.data.sources`);
+2. **empty**: drop rows whose title and text are both empty;
+3. ``combined_text = title + " " + text`` (the model input);
+4. **exact_duplicate**: keep the first row of each group of exact duplicates
+   (:mod:`fakenews.data.dedup`); groups whose labels disagree are dropped whole and listed;
+5. **near_duplicate**: MinHash LSH clusters (Jaccard ≥ 0.9 by default) stay inside one split, or
+   with ``drop_near_duplicates`` only their first row is kept (a cluster whose labels disagree is
+   dropped whole);
+6. **split**: stratified by label (70/15/15, seed 42 by default; any ratios, zeros allowed), with
+   ``group_by`` no value of that column in two splits; inputs that come split (a split dir, LIAR's
+   folder) keep their split unless ``split`` is given;
+7. the manifest, with the fingerprint and the leakage figures of :func:`fakenews.data.audit.leakage`.
+
+Same inputs and options ⇒ byte-identical files.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fakenews import __version__
+from fakenews.data.audit import Leakage, counts_of, leakage
+from fakenews.data.dedup import (
+    NUM_PERM,
+    SHINGLE,
+    NormalizedRows,
+    UnionFind,
+    exact_groups,
+    minhashes,
+    near_groups,
+    near_pairs,
+    normalize_rows,
+)
+from fakenews.data.sources import SPLIT_COLUMN, ReadOptions, Source, read_input
+from fakenews.errors import FakeNewsError
+from fakenews.io import atomic_dir, check_output_dir, write_json
+from fakenews.splits import COLUMNS, MANIFEST, SPLITS, combine, fingerprint, write_split_files
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RATIOS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+
+
+def parse_split(value: str) -> tuple[float, float, float]:
+    """``"0.7,0.15,0.15"`` → ``(0.7, 0.15, 0.15)``; three ratios ≥ 0 that sum to 1."""
+    parts = [p.strip() for p in str(value).split(",")]
+    try:
+        ratios = tuple(float(p) for p in parts)
+    except ValueError:
+        raise FakeNewsError(
+            f"--split expects three numbers train,validation,test such as 0.7,0.15,0.15, got {value!r}."
+        ) from None
+    if len(ratios) != 3:
+        raise FakeNewsError(
+            f"--split expects three ratios train,validation,test (e.g. 0.7,0.15,0.15 or 0,0,1), got {len(ratios)}: {value!r}."
+        )
+    return check_ratios(ratios)  # type: ignore[arg-type]
+
+
+def check_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
+    if any(not math.isfinite(r) or r < 0 for r in ratios):
+        raise FakeNewsError(
+            f"--split ratios must not be negative, got {','.join(f'{r:g}' for r in ratios)}; e.g. 0.7,0.15,0.15."
+        )
+    if abs(sum(ratios) - 1) > 1e-6:
+        raise FakeNewsError(
+            f"--split ratios must sum to 1, got {','.join(f'{r:g}' for r in ratios)} (sum {sum(ratios):g}); e.g. 0.7,0.15,0.15."
+        )
+    return (float(ratios[0]), float(ratios[1]), float(ratios[2]))
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """What ``prepare`` does (the CLI flags of ``fakenews prepare``).
+
+    Args:
+        read: how to read the inputs (format, columns, label values); default
+            :class:`~fakenews.data.sources.ReadOptions` ``()`` (auto-detected).
+        split: ``(train, validation, test)`` ratios ≥ 0 summing to 1, e.g. ``(0, 0, 1)`` for an
+            evaluation-only set. Default ``None``: the inputs' own split when every input has one
+            (a split dir, LIAR's folder) and no ``group_by``, else ``(0.7, 0.15, 0.15)``.
+        seed: random seed of the split. Default ``42``.
+        group_by: a column of the input whose values must not span two splits (e.g. a site).
+            Default ``None``.
+        near_duplicates: Jaccard threshold of near duplicates in ``[0, 1]``; ``0`` turns the step
+            off. Default ``0.9``.
+        drop_near_duplicates: keep only the first row of each near-duplicate cluster instead of
+            keeping the cluster inside one split. Default ``False``.
+        num_perm: MinHash permutations (16–512). Default ``128``.
+    """
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    split: tuple[float, float, float] | None = None
+    seed: int = 42
+    group_by: str | None = None
+    near_duplicates: float = 0.9
+    drop_near_duplicates: bool = False
+    num_perm: int = NUM_PERM
+
+    def __post_init__(self) -> None:
+        if isinstance(self.split, str):
+            object.__setattr__(self, "split", parse_split(self.split))
+        elif self.split is not None:
+            if len(self.split) != 3:
+                raise FakeNewsError(
+                    f"--split expects three ratios train,validation,test, got {self.split!r}."
+                )
+            object.__setattr__(self, "split", check_ratios(tuple(self.split)))  # type: ignore[arg-type]
+        if not 0 <= self.near_duplicates <= 1:
+            raise FakeNewsError(
+                f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {self.near_duplicates}."
+            )
+        if not 16 <= self.num_perm <= 512:
+            raise FakeNewsError(f"num_perm must be between 16 and 512, got {self.num_perm}.")
+        if self.drop_near_duplicates and self.near_duplicates == 0:
+            raise FakeNewsError(
+                "--drop-near-duplicates needs near-duplicate detection; drop --near-duplicates 0."
+            )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One cleaning step: rows before, rows removed, rows after."""
+
+    name: str
+    rows_in: int
+    removed: int
+    rows_out: int
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """The split dir written by :func:`prepare` and what happened on the way."""
+
+    out: Path
+    fingerprint: str
+    steps: tuple[Step, ...]
+    counts: dict[str, dict[str, int]]
+    leakage: Leakage
+    manifest: dict[str, Any]
+
+
+def prepare(
+    inputs: Sequence[Path | str],
+    out: Path | str,
+    options: PrepareOptions | None = None,
+    *,
+    force: bool = False,
+    quiet: bool = True,
+) -> PrepareResult:
+    """Read ``inputs``, clean, deduplicate and split them, and write the split dir ``out``."""
+    options = options or PrepareOptions()
+    out = Path(out)
+    if not inputs:
+        raise FakeNewsError(
+            "expected at least one INPUT file or folder; e.g. `fakenews prepare data.csv --out splits`."
+        )
+    check_output_dir(out, force=force, what="split dir")
+    sources = [read_input(Path(p), options.read) for p in inputs]
+    frame = _combine_sources(sources)
+    if options.group_by is not None and options.group_by not in frame.columns:
+        raise FakeNewsError(
+            f"--group-by {options.group_by!r} names no column of the input; found columns {', '.join(frame.columns)}."
+        )
+    predefined = (
+        options.split is None
+        and options.group_by is None
+        and all(s.predefined_split for s in sources)
+    )
+    if options.split is None and any(s.predefined_split for s in sources) and not predefined:
+        logger.info(
+            "not every input comes split (or --group-by is set): splitting everything by ratio"
+        )
+    steps: list[dict[str, Any]] = [
+        {"name": "read", "rows_in": len(frame), "removed": 0, "rows_out": len(frame)}
+    ]
+
+    frame, step = _drop_empty(frame)
+    steps.append(step)
+    frame["combined_text"] = [
+        combine(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)
+    ]
+    normalized = normalize_rows(frame["title"].tolist(), frame["text"].tolist())
+    frame, normalized, step = _drop_exact(frame, normalized)
+    steps.append(step)
+    frame, normalized, clusters, sketches, step = _near_duplicates(
+        frame, normalized, options, predefined=predefined, quiet=quiet
+    )
+    steps.append(step)
+
+    if predefined:
+        assignment = frame[SPLIT_COLUMN].tolist()
+        order = list(range(len(frame)))
+        split_info: dict[str, Any] = {
+            "method": "predefined",
+            "ratios": None,
+            "seed": None,
+            "group_by": None,
+        }
+    else:
+        ratios = options.split or DEFAULT_RATIOS
+        units = _units(frame, clusters, options.group_by)
+        assignment, order = _assign(
+            frame["label"].to_numpy(),
+            units,
+            ratios,
+            options.seed,
+            grouped=options.group_by is not None,
+        )
+        method = "stratified-group" if options.group_by else "stratified"
+        split_info = {
+            "method": method,
+            "ratios": list(ratios),
+            "seed": options.seed,
+            "group_by": options.group_by,
+        }
+    frames, rows = _frames(frame, assignment, order)
+    leak = leakage(
+        frames,
+        near_threshold=options.near_duplicates,
+        num_perm=options.num_perm,
+        normalized=_subset(normalized, rows),
+        sketches=[sketches[i] for i in rows] if sketches is not None else None,
+    )
+    counts = counts_of(frames)
+    fp = fingerprint(frames)
+    manifest = {
+        "fakenews_version": __version__,
+        "fingerprint": fp,
+        "label_mapping": {"0": "real", "1": "fake"},
+        "combined_text": 'title + " " + text',
+        "inputs": [_input_entry(s) for s in sources],
+        "steps": steps,
+        "split": split_info,
+        "counts": {**counts, "all": _total(counts)},
+        "leakage": leak.to_dict(),
+    }
+    with atomic_dir(out, force=force, what="split dir") as tmp:
+        write_split_files(tmp, frames)
+        write_json(tmp / MANIFEST, manifest)
+    logger.info("wrote %s (%s)", out, ", ".join(f"{k} {v['total']}" for k, v in counts.items()))
+    return PrepareResult(
+        out=out,
+        fingerprint=fp,
+        steps=tuple(Step(s["name"], s["rows_in"], s["removed"], s["rows_out"]) for s in steps),
+        counts=counts,
+        leakage=leak,
+        manifest=manifest,
+    )
+
+
+def _combine_sources(sources: Sequence[Source]) -> pd.DataFrame:
+    frames = [s.frame.copy() for s in sources]
+    all_ids = pd.concat([f["id"] for f in frames], ignore_index=True)
+    if all_ids.duplicated().any():
+        # Different inputs reuse ids (e.g. row numbers): prefix every id with its input's name.
+        names = [s.path.stem or s.path.name for s in sources]
+        if len(set(names)) < len(names):
+            names = [f"input{i + 1}" for i in range(len(sources))]
+        for f, name in zip(frames, names, strict=True):
+            f["id"] = name + "/" + f["id"].astype(str)
+        logger.info(
+            "inputs share ids: each id is now prefixed with its input's name (%s)", ", ".join(names)
+        )
+    frame = pd.concat(frames, ignore_index=True, sort=False)
+    extra = [c for c in frame.columns if c not in ("id", "title", "text", "label", "source")]
+    frame[extra] = frame[extra].fillna("")
+    frame["title"] = frame["title"].fillna("").astype(str)
+    frame["text"] = frame["text"].fillna("").astype(str)
+    frame["label"] = frame["label"].astype(int)
+    return frame
+
+
+def _drop_empty(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    empty = (frame["title"].str.strip() == "") & (frame["text"].str.strip() == "")
+    removed = frame.loc[empty, "id"].tolist()
+    kept = frame.loc[~empty].reset_index(drop=True)
+    return kept, {
+        "name": "empty",
+        "rows_in": len(frame),
+        "removed": len(removed),
+        "rows_out": len(kept),
+        "removed_ids": removed,
+    }
+
+
+def _subset(rows: NormalizedRows, keep: Sequence[int]) -> NormalizedRows:
+    return NormalizedRows(tuple(rows.titles[i] for i in keep), tuple(rows.texts[i] for i in keep))
+
+
+def _drop_exact(
+    frame: pd.DataFrame, normalized: NormalizedRows
+) -> tuple[pd.DataFrame, NormalizedRows, dict[str, Any]]:
+    ids, labels = frame["id"].tolist(), frame["label"].tolist()
+    drop: set[int] = set()
+    groups, conflicting = [], []
+    for group in exact_groups(normalized):
+        if len({labels[i] for i in group}) > 1:
+            drop.update(group)
+            conflicting.append(
+                {"ids": [ids[i] for i in group], "labels": [labels[i] for i in group]}
+            )
+        else:
+            drop.update(group[1:])
+            groups.append({"kept": ids[group[0]], "removed": [ids[i] for i in group[1:]]})
+    keep = [i for i in range(len(frame)) if i not in drop]
+    kept = frame.iloc[keep].reset_index(drop=True)
+    step = {
+        "name": "exact_duplicate",
+        "rows_in": len(frame),
+        "removed": len(drop),
+        "rows_out": len(kept),
+        "removed_ids": [ids[i] for i in sorted(drop)],
+        "key": "normalised combined_text, or normalised text when not empty (casefold, punctuation and whitespace folded)",
+        "groups": groups,
+        "conflicting": conflicting,
+    }
+    return kept, _subset(normalized, keep), step
+
+
+def _near_duplicates(
+    frame: pd.DataFrame,
+    normalized: NormalizedRows,
+    options: PrepareOptions,
+    *,
+    predefined: bool,
+    quiet: bool,
+) -> tuple[pd.DataFrame, NormalizedRows, list[list[int]], list[Any] | None, dict[str, Any]]:
+    step: dict[str, Any] = {
+        "name": "near_duplicate",
+        "rows_in": len(frame),
+        "threshold": options.near_duplicates,
+    }
+    if options.near_duplicates == 0:
+        step.update(removed=0, rows_out=len(frame), action="off", removed_ids=[], clusters=[])
+        return frame, normalized, [], None, step
+    texts = normalized.combined
+    sketches = minhashes(texts, num_perm=options.num_perm, quiet=quiet)
+    pairs = near_pairs(
+        texts, threshold=options.near_duplicates, num_perm=options.num_perm, sketches=sketches
+    )
+    clusters = near_groups(len(frame), pairs)
+    ids, labels = frame["id"].tolist(), frame["label"].tolist()
+    step.update(num_perm=options.num_perm, shingle_words=SHINGLE, pairs=len(pairs))
+    step["clusters"] = [
+        {"ids": [ids[i] for i in c], "labels": [labels[i] for i in c]} for c in clusters
+    ]
+    if options.drop_near_duplicates:
+        drop: set[int] = set()
+        for cluster in clusters:
+            drop.update(cluster if len({labels[i] for i in cluster}) > 1 else cluster[1:])
+        keep = [i for i in range(len(frame)) if i not in drop]
+        frame = frame.iloc[keep].reset_index(drop=True)
+        sketches = [sketches[i] for i in keep]
+        step.update(
+            action="drop",
+            removed=len(drop),
+            rows_out=len(frame),
+            removed_ids=[ids[i] for i in sorted(drop)],
+        )
+        return frame, _subset(normalized, keep), [], sketches, step
+    step.update(action="keep_in_one_split", removed=0, rows_out=len(frame), removed_ids=[])
+    if predefined:
+        # The inputs' own split put a cluster in several splits: move it to its first row's split.
+        moved = []
+        splits = frame[SPLIT_COLUMN].tolist()
+        for cluster in clusters:
+            target = splits[cluster[0]]
+            for i in cluster[1:]:
+                if splits[i] != target:
+                    moved.append({"id": ids[i], "from": splits[i], "to": target})
+                    splits[i] = target
+        frame = frame.assign(**{SPLIT_COLUMN: splits})
+        step["moved"] = moved
+    return frame, normalized, clusters, sketches, step
+
+
+def _units(frame: pd.DataFrame, clusters: list[list[int]], group_by: str | None) -> list[list[int]]:
+    """Rows that must share a split: near-duplicate clusters joined with ``group_by`` values."""
+    uf = UnionFind(len(frame))
+    for cluster in clusters:
+        for i in cluster[1:]:
+            uf.union(cluster[0], i)
+    if group_by is not None:
+        first: dict[str, int] = {}
+        for i, value in enumerate(frame[group_by].astype(str)):
+            uf.union(first.setdefault(value, i), i)
+    members: dict[int, list[int]] = {}
+    for i in range(len(frame)):
+        members.setdefault(uf.find(i), []).append(i)
+    return sorted(members.values(), key=lambda m: m[0])
+
+
+def _quotas(n: int, ratios: Sequence[float]) -> list[int]:
+    """Rows per split: floors, the remainder going to test, then validation, then train."""
+    sizes = [math.floor(n * r + 1e-9) for r in ratios]
+    order = [i for i in (2, 1, 0) if ratios[i] > 0]
+    k = 0
+    while sum(sizes) < n:
+        sizes[order[k % len(order)]] += 1
+        k += 1
+    return sizes
+
+
+def _assign(
+    labels: np.ndarray, units: list[list[int]], ratios: Sequence[float], seed: int, *, grouped: bool
+) -> tuple[list[str], list[int]]:
+    """Split names per row and the output order, stratified by label over ``units``.
+
+    Every unit goes whole to one split. Ungrouped: per label, units in a seeded random order each
+    go to the split with the most room left for that label (exact for single rows). Grouped:
+    largest units first, each to the split it overfills least, then the one with most room.
+    """
+    rng = np.random.default_rng(seed)
+    label_values = sorted(set(labels.tolist()))
+    quota = {lab: _quotas(int((labels == lab).sum()), ratios) for lab in label_values}
+    filled = {lab: [0, 0, 0] for lab in label_values}
+    open_splits = [i for i in range(3) if ratios[i] > 0]
+    assignment: list[str] = [""] * len(labels)
+    order: list[list[int]] = [[], [], []]
+    shuffled = [units[i] for i in rng.permutation(len(units))]
+
+    def place(unit: list[int], s: int) -> None:
+        for i in unit:
+            assignment[i] = SPLITS[s]
+            filled[int(labels[i])][s] += 1
+        order[s].extend(unit)
+
+    if grouped:
+        for unit in sorted(shuffled, key=len, reverse=True):  # stable: ties keep the random order
+            need = {lab: int((labels[unit] == lab).sum()) for lab in label_values}
+
+            def cost(s: int, unit_need: dict[int, int] = need) -> tuple[int, float]:
+                over = sum(
+                    max(0, filled[lab][s] + c - quota[lab][s]) for lab, c in unit_need.items()
+                )
+                room = sum(quota[lab][s] - filled[lab][s] for lab in label_values) / max(
+                    1, sum(quota[lab][s] for lab in label_values)
+                )
+                return over, -room
+
+            place(unit, min(open_splits, key=cost))
+    else:
+        for lab in label_values:
+            for unit in (u for u in shuffled if int(labels[u[0]]) == lab):
+                place(
+                    unit,
+                    max(open_splits, key=lambda s, lab=lab: (quota[lab][s] - filled[lab][s], -s)),
+                )
+    rows = order[0] + order[1] + order[2]
+    return assignment, rows
+
+
+def _frames(
+    frame: pd.DataFrame, assignment: Sequence[str], order: Sequence[int]
+) -> tuple[dict[str, pd.DataFrame], list[int]]:
+    """The three split frames, and the positions of their rows in ``frame`` (split order)."""
+    frames: dict[str, pd.DataFrame] = {}
+    positions: list[int] = []
+    for name in SPLITS:
+        rows = [i for i in order if assignment[i] == name]
+        frames[name] = frame.iloc[rows].loc[:, list(COLUMNS)].reset_index(drop=True)
+        positions.extend(rows)
+    return frames, positions
+
+
+def _input_entry(source: Source) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "path": str(source.path.resolve()),
+        "format": source.format,
+        "sha256": source.sha256,
+        "files": source.files,
+        "rows": len(source.frame),
+        "label_values": source.label_values,
+    }
+    if source.predefined_split:
+        entry["predefined_split"] = {
+            s: int((source.frame[SPLIT_COLUMN] == s).sum()) for s in SPLITS
+        }
+    if source.checks:
+        entry["checks"] = source.checks
+    return entry
+
+
+def _total(counts: dict[str, dict[str, int]]) -> dict[str, int]:
+    return {k: sum(c[k] for c in counts.values()) for k in ("total", "fake", "real")}
