@@ -129,6 +129,8 @@ def length_figure(result: EvaluationResult) -> Figure:
 
     n_bins = int(min(5, max(1, len(chars) // 5)))
     quantiles = np.unique(np.quantile(chars, np.linspace(0, 1, n_bins + 1)))
+    if len(quantiles) < 2:  # every article has the same length: one bin
+        quantiles = np.repeat(quantiles, 2)
     index = np.clip(np.searchsorted(quantiles, chars, side="right") - 1, 0, len(quantiles) - 2)
     rates, counts, labels = [], [], []
     for b in range(len(quantiles) - 1):
