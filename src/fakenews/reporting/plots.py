@@ -95,8 +95,9 @@ def reliability_figure(result: EvaluationResult) -> Figure:
     top.set_xlim(lo, 1.0)
     top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
-    top.legend(loc="upper left", fontsize=8)
-    top.set_title(_title(result, f"Reliability (ECE = {result.metrics.ece:.4f}, {ECE_BINS} bins)"), fontsize=10)
+    # Above the axes: inside, it would hide the bars of any calibration.
+    top.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
+    fig.suptitle(_title(result, f"Reliability (ECE = {result.metrics.ece:.4f}, {ECE_BINS} bins)"), fontsize=10)
     bottom.bar(centres, table["count"].to_numpy(), width=width * 0.95, color=NEUTRAL)
     bottom.set_ylabel("articles")
     bottom.set_xlabel("confidence = P(predicted class)")
