@@ -31,7 +31,8 @@ def make_result(labels: list[int], p_fake: list[float], *, key: str = "test") ->
 
 
 def _texts(fig: Figure) -> str:
-    return " ".join(t.get_text() for ax in fig.axes for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label])
+    parts = [t.get_text() for ax in fig.axes for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label]]
+    return " ".join([fig.get_suptitle(), *parts])
 
 
 def test_every_figure_is_drawn_and_renders() -> None:
