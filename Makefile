@@ -9,6 +9,9 @@ MIRROR  := $(SHARED)/fakenewsnet_politifact/raw
 # On offline machines the data registry's mirror is the shared copy (see `fakenews data list`).
 DEMO_ENV := $(if $(wildcard $(MIRROR)),FAKENEWS_DATA_MIRROR=$(MIRROR),)
 DEMO_OUT ?= demo
+# A second data set for the cross-data-set column of the report (when the shared copy is here).
+CROSS   := $(SHARED)/horne2017/horne2017_random.csv
+DEMO_CROSS := $(if $(wildcard $(CROSS)),--cross-data $(CROSS),)
 
 .PHONY: install demo test lint browser-deps clean
 
@@ -16,13 +19,12 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip 2>/dev/null || true
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(DEMO_ENV) HF_HUB_OFFLINE=1 $(VENV)/bin/fakenews demo --out $(DEMO_OUT) --force
+	$(DEMO_ENV) HF_HUB_OFFLINE=1 $(VENV)/bin/fakenews demo --out $(DEMO_OUT) --force $(DEMO_CROSS)
 
 # The browser test drives Debian's Chromium; install it when we can (root + apt), else that
 # one test says why it cannot run.

@@ -32,9 +32,9 @@ def _root() -> None:
 
 def _register() -> None:
     # Each module adds its commands; imported here so `fakenews --help` lists them all.
-    from fakenews.cli import compare_cmd, data_cmd, evaluate_cmd, serve_cmd, train_cmd
+    from fakenews.cli import compare_cmd, data_cmd, demo_cmd, evaluate_cmd, serve_cmd, train_cmd
 
-    for module in (data_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd):
+    for module in (data_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd, demo_cmd):
         module.register(app)
 
 
