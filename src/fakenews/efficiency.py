@@ -211,6 +211,7 @@ def benchmark(
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
     backend: str = "torch",
     device: str = "auto",
+    threads: int | None = None,
     quiet: bool = False,
 ) -> EfficiencyResult:
     """Measure size, latency and throughput of a run and write ``efficiency.json`` + the model card.
@@ -224,8 +225,35 @@ def benchmark(
             the number of articles are skipped).
         backend: ``torch`` (default) or ``onnx``.
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
+        threads: torch intra-op threads during the measurement; default None leaves torch's own
+            choice (restored afterwards when set).
         quiet: no progress bars when True.
     """
+    import torch
+
+    if threads is not None and threads < 1:
+        raise FakeNewsError(f"--threads must be at least 1; found {threads}.")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _benchmark(run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=batch_sizes,
+                          backend=backend, device=device, quiet=quiet)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _benchmark(
+    run_dir: Path | str,
+    *,
+    data: Path | str | None,
+    split: str,
+    n_articles: int,
+    batch_sizes: Sequence[int],
+    backend: str,
+    device: str,
+    quiet: bool,
+) -> EfficiencyResult:
     import torch
 
     from fakenews.evaluation import run_split_dir

@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         backend: Annotated[str, typer.Option("--backend", help="torch | onnx.")] = "torch",
         device: DeviceOpt = "auto",
+        threads: Annotated[int | None, typer.Option("--threads", help="torch threads while measuring (default: torch's own).")] = None,
         quiet: Quiet = False,
     ) -> None:
         """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
         configure_logging(quiet=quiet)
         result = benchmark(
             run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
-            backend=backend, device=device, quiet=quiet,
+            backend=backend, device=device, threads=threads, quiet=quiet,
         )  # fmt: skip
         _print_efficiency(result, run_dir)
 
