@@ -1,9 +1,102 @@
-"""CLI commands (filled in by their issue)."""
+"""``fakenews compare``: runs -> one table, paired tests, plots and a self-contained report."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from fakenews.cli.common import Force, Quiet
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fakenews.compare import ComparisonResult
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``compare`` to ``app``."""
+
+    @app.command("compare")
+    def compare_command(
+        run_dirs: Annotated[list[Path], typer.Argument(help="Two or more evaluated run dirs.")],
+        out: Annotated[Path, typer.Option("--out", help="Report dir to create (table, tests, plots, report.html).")],
+        split: Annotated[str, typer.Option("--split", help="Evaluated split to compare: test | validation | train.")] = "test",
+        allow_different_splits: Annotated[
+            bool,
+            typer.Option(
+                "--allow-different-splits",
+                help="Accept runs trained on different splits: a cross-data-set table, labelled, with no paired tests.",
+            ),
+        ] = False,
+        n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples of the test articles.")] = 10_000,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+        force: Force = False,
+        quiet: Quiet = False,
+    ) -> None:
+        """Compare runs on the same test articles: table with 95% CIs, McNemar + Holm, plots, report.html."""
+        from fakenews.compare import compare
+        from fakenews.progress import configure_logging
+
+        configure_logging(quiet=quiet)
+        result = compare(
+            run_dirs, out, split=split, allow_different_splits=allow_different_splits, force=force,
+            n_bootstrap=n_bootstrap, seed=seed, quiet=quiet,
+        )  # fmt: skip
+        print_comparison(result)
+
+
+def print_comparison(result: ComparisonResult, console: Console | None = None) -> None:
+    """Print the table (quality, then efficiency), the verdicts and where the report is, on stdout.
+
+    Reused by ``fakenews demo``.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from fakenews.reporting.report import (
+        METRIC_TITLES,
+        NOT_MEASURED,
+        efficiency_cells,
+        result_label,
+    )
+    from fakenews.stats import METRICS
+
+    console = console or Console()
+    scope = f"{result.split} split, n = {result.rows[0].n}" if result.same_split else "cross-data-set: different test sets"
+    quality = Table(title=f"Quality ({scope}; bootstrap 95% CI below each value)")
+    quality.add_column("Run")
+    for m in METRICS:
+        quality.add_column(METRIC_TITLES[m], justify="right")
+    for row in result.rows:
+        cells = []
+        for m in METRICS:
+            est = row.quality[m]
+            if est.value is None:
+                cells.append("undefined")
+            elif est.low is None or est.high is None:
+                cells.append(f"{est.value:.3f}")
+            else:
+                cells.append(f"{est.value:.3f}\n{est.low:.3f}–{est.high:.3f}")
+        quality.add_row(row.run, *cells)
+    efficiency = Table(title="Efficiency (measured; — = not measured)")
+    efficiency.add_column("Run")
+    efficiency.add_column("Model", overflow="fold")
+    for name in ("Params", "MB", "ms/article p50", "articles/s", "train time"):
+        efficiency.add_column(name, justify="right")
+    missing = False
+    for row in result.rows:
+        cells = [("—" if c == NOT_MEASURED else c) for c in efficiency_cells(row)]
+        missing = missing or "—" in cells
+        efficiency.add_row(row.run, row.model, *cells)
+    console.print(quality)
+    console.print(efficiency)
+    if missing:
+        console.print("—: not measured (run `fakenews benchmark RUN_DIR`; training time comes from train_summary.json)",
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    if not result.same_split:
+        console.print(result_label(result), markup=False, highlight=False, soft_wrap=True)
+    for pair in result.pairs:
+        console.print(f"- {pair.sentence}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"report: {result.report_html}", markup=False, highlight=False, soft_wrap=True)

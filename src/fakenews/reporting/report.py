@@ -1,0 +1,650 @@
+"""``report.md`` and one self-contained ``report.html`` of a :class:`fakenews.compare.ComparisonResult`.
+
+Both read top to bottom: data and leakage audit, models and recipes, the table, the paired
+tests in plain words, the plots, error-analysis highlights, the cross-data-set matrix, notes
+and method. The HTML embeds its figures as base64 PNG and its CSS inline; it references no
+external font, script, stylesheet or URL, so it opens offline exactly as it was written. All text
+that comes from data or run files is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fakenews.stats import METRICS, Estimate, format_p
+
+if TYPE_CHECKING:
+    from fakenews.compare import ComparisonResult, ModelRow, RunRecord
+
+NOT_MEASURED = "not measured"
+METRIC_TITLES = {
+    "accuracy": "Accuracy",
+    "f1_weighted": "F1 (weighted)",
+    "f1_macro": "F1 (macro)",
+    "roc_auc": "ROC-AUC",
+    "ece": "ECE",
+}
+EFFICIENCY_TITLES = ("Params", "Size (MB)", "ms/article (p50)", "articles/s", "Training time")
+PLOT_TITLES = {
+    "params": "Parameters per model",
+    "size_mb": "Size on disk",
+    "latency": "Latency per article",
+    "throughput": "Throughput",
+    "accuracy_vs_latency": "Accuracy vs latency (Pareto front)",
+    "cross_dataset": "Cross-data-set accuracy",
+}
+SECTIONS = (
+    ("data", "Data and leakage audit"),
+    ("models", "Models and recipes"),
+    ("table", "Results"),
+    ("tests", "Paired tests"),
+    ("plots", "Plots"),
+    ("errors", "Error analysis"),
+    ("cross", "Cross-data-set matrix"),
+    ("notes", "Notes and method"),
+)
+
+
+# --------------------------------------------------------------------------- number formatting
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    return NOT_MEASURED if value is None else f"{value:.{digits}f}"
+
+
+def fmt_ci(est: Estimate, digits: int = 4) -> str:
+    """``[0.9954, 0.9976]`` or ``""`` when the interval is undefined."""
+    if est.low is None or est.high is None:
+        return ""
+    return f"[{est.low:.{digits}f}, {est.high:.{digits}f}]"
+
+
+def fmt_estimate(est: Estimate, digits: int = 4) -> str:
+    if est.value is None:
+        return "undefined"
+    ci = fmt_ci(est, digits)
+    return f"{est.value:.{digits}f} {ci}".strip()
+
+
+def fmt_params(n: int | None) -> str:
+    if n is None:
+        return NOT_MEASURED
+    return f"{n / 1e6:.2f} M" if n >= 100_000 else f"{n:,}"
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return NOT_MEASURED
+    if s < 90:
+        return f"{s:.1f} s"
+    if s < 5400:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.2f} h"
+
+
+def _fmt_float(value: float | None, digits: int) -> str:
+    return NOT_MEASURED if value is None else f"{value:.{digits}f}"
+
+
+def efficiency_cells(row: ModelRow) -> list[str]:
+    """The five efficiency cells of a row, "not measured" where a file was missing."""
+    return [
+        fmt_params(row.params_total),
+        _fmt_float(row.size_mb, 1),
+        _fmt_float(row.latency_ms_p50, 2),
+        _fmt_float(row.throughput_per_s, 1),
+        fmt_seconds(row.train_runtime_s),
+    ]
+
+
+def display_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
+    """Header and string rows of the table (quality with CIs, then efficiency), for any renderer."""
+    header = ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]
+    rows = [
+        [row.run, row.model, *(fmt_estimate(row.quality[m]) for m in METRICS), *efficiency_cells(row)]
+        for row in result.rows
+    ]
+    return header, rows
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _md(text: Any) -> str:
+    """A Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _scope(result: ComparisonResult) -> str:
+    first = result.rows[0]
+    if result.same_split:
+        return (
+            f"{len(result.rows)} runs on the same {result.split} split of {first.data} "
+            f"(n = {first.n} articles, split fingerprint `{result.runs[0].fingerprint[:16]}…`)"
+        )
+    return f"{len(result.rows)} runs, each on its own {result.split} split (different data; see the label above)"
+
+
+def table_markdown(result: ComparisonResult) -> str:
+    """``table.md``: the one table, with its CI method and (cross-data-set) label."""
+    header, rows = display_rows(result)
+    lines = []
+    if not result.same_split:
+        lines += [f"**{_md_text(result_label(result))}**", ""]
+    lines += [
+        f"Quality on the {result.split} split with percentile bootstrap 95% CIs over the test articles "
+        f"({result.n_bootstrap:,} resamples, seed {result.seed}); efficiency from efficiency.json "
+        "(ms/article: p50 at batch size 1; articles/s: best batch size) and train_summary.json.",
+        "",
+        _md_table(header, rows),
+    ]
+    return "\n".join(lines)
+
+
+def _md_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def result_label(result: ComparisonResult) -> str:
+    from fakenews.compare import CROSS_LABEL
+
+    return "" if result.same_split else CROSS_LABEL
+
+
+def pairwise_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
+    header = ["A", "B", "acc. A − B (pt)", "95% CI (pt)", "A right, B wrong", "B right, A wrong", "McNemar p", "Holm p", "verdict"]
+    rows = []
+    for p in result.pairs:
+        rows.append(
+            [
+                p.a,
+                p.b,
+                f"{100 * p.diff:+.2f}",
+                f"[{100 * p.diff_low:+.2f}, {100 * p.diff_high:+.2f}]",
+                str(p.mcnemar.a_only),
+                str(p.mcnemar.b_only),
+                format_p(p.p_value).removeprefix("p ").removeprefix("= "),
+                format_p(p.p_holm).removeprefix("p ").removeprefix("= "),
+                (f"{p.winner} better" if p.winner else "no significant difference"),
+            ]
+        )
+    return header, rows
+
+
+def pairwise_markdown(result: ComparisonResult) -> str:
+    """``pairwise.md``: one sentence per pair, then the numbers."""
+    if not result.same_split:
+        return f"**{result_label(result)}**\n\nNo paired tests: the runs were not tested on the same articles."
+    header, rows = pairwise_rows(result)
+    lines = [
+        f"McNemar's exact test on the articles where two models disagree, paired bootstrap 95% CI of the "
+        f"accuracy difference ({result.n_bootstrap:,} joint resamples of the test articles), Holm correction "
+        f"across all {len(result.pairs)} pairs at alpha = {result.alpha}.",
+        "",
+    ]
+    lines += [f"- {p.sentence}" for p in result.pairs]
+    lines += ["", _md_table(header, rows)]
+    return "\n".join(lines)
+
+
+def _inputs(manifest: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for item in manifest.get("inputs") or []:
+        if not isinstance(item, Mapping):
+            continue
+        sha = str(item.get("sha256") or "")
+        rows.append(
+            [
+                str(item.get("path", "")),
+                str(item.get("format", "")),
+                str(item.get("rows", "")),
+                (sha[:16] + "…") if sha else "not recorded",
+            ]
+        )
+    return rows
+
+
+def _steps(manifest: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for step in manifest.get("steps") or []:
+        if isinstance(step, Mapping):
+            rows.append([str(step.get("name", "")), str(step.get("rows_in", "")), str(step.get("removed", "")), str(step.get("rows_out", ""))])
+    return rows
+
+
+def _counts(manifest: Mapping[str, Any]) -> list[list[str]]:
+    counts = manifest.get("counts") or {}
+    return [
+        [str(name), str(c.get("total", "")), str(c.get("fake", "")), str(c.get("real", ""))]
+        for name, c in counts.items()
+        if isinstance(c, Mapping)
+    ]
+
+
+def _split_text(manifest: Mapping[str, Any]) -> str:
+    split = manifest.get("split") or {}
+    if not isinstance(split, Mapping) or not split:
+        return "split method not recorded"
+    parts = [f"{k} = {v}" for k, v in split.items() if v is not None]
+    return ", ".join(parts)
+
+
+def leakage_text(manifest: Mapping[str, Any]) -> tuple[str, bool]:
+    """One sentence on cross-split sharing and whether it is a problem."""
+    leak = manifest.get("leakage")
+    if not isinstance(leak, Mapping):
+        return "leakage figures not recorded in the manifest (prepared outside `fakenews prepare`?); run `fakenews audit SPLIT_DIR`.", True
+    exact = leak.get("exact_cross_split")
+    near = leak.get("near_cross_split")
+    thr = leak.get("near_threshold")
+    near_text = "near-duplicate detection was off" if near is None else f"{near} near-duplicate pairs (Jaccard ≥ {thr})"
+    bad = bool(exact) or bool(near)
+    verdict = "articles are shared across splits: test figures may be inflated" if bad else "no article is shared across splits"
+    return f"{exact} exact-duplicate pairs across splits, {near_text} — {verdict}.", bad
+
+
+def _groups(result: ComparisonResult) -> list[tuple[str, list[RunRecord]]]:
+    groups: dict[str, list[RunRecord]] = {}
+    for r in result.runs:
+        groups.setdefault(r.fingerprint, []).append(r)
+    return list(groups.items())
+
+
+def _recipe(run: RunRecord) -> list[tuple[str, str]]:
+    cfg = run.config
+    model = cfg.get("model") if isinstance(cfg.get("model"), Mapping) else {}
+    data = cfg.get("data") if isinstance(cfg.get("data"), Mapping) else {}
+    train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
+    base = cfg.get("baseline") if isinstance(cfg.get("baseline"), Mapping) else {}
+    summary = run.train_summary or {}
+    items: list[tuple[str, Any]] = [("model", model.get("name")), ("kind", model.get("kind"))]
+    if run.kind == "baseline":
+        items += [(f"baseline.{k}", v) for k, v in base.items()]
+        items += [("chosen C", summary.get("chosen_C"))]
+    else:
+        items += [("size", model.get("size")), ("max_length", data.get("max_length")), ("truncation", data.get("truncation"))]
+        for key in ("epochs", "learning_rate", "batch_size", "gradient_accumulation", "weight_decay", "warmup_ratio",
+                    "scheduler", "metric", "precision"):  # fmt: skip
+            items.append((key, train.get(key)))
+    items += [("seed", cfg.get("seed"))]
+    items += [
+        ("trained on", summary.get("device")),
+        ("epochs completed", summary.get("epochs_completed")),
+        ("steps", summary.get("global_step")),
+        ("best validation " + str(summary.get("metric") or "metric"), summary.get("best_metric")),
+        ("training time", fmt_seconds(_float(summary.get("train_runtime_s"))) if summary else None),
+    ]
+    eff = run.efficiency or {}
+    if eff:
+        items += [
+            ("benchmark", f"{eff.get('path', '?')} on {eff.get('device', '?')}, {eff.get('torch_threads', '?')} threads, "
+                          f"max_length {eff.get('max_length', '?')}, {eff.get('n_articles', '?')} articles"),
+        ]  # fmt: skip
+    else:
+        items += [("benchmark", "not measured (no efficiency.json)")]
+    return [(k, _short(v)) for k, v in items if v is not None and v != ""]
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_short(v) for v in value)
+    return str(value)
+
+
+def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> str:
+    """``report.md``: the report as Markdown (figures linked from ``plots/``)."""
+    out: list[str] = [f"# Comparison: {_scope(result)}", ""]
+    if not result.same_split:
+        out += [f"> **{result_label(result)}**", ""]
+    if result.pairs:
+        out += ["**Verdicts** (McNemar exact, Holm-adjusted):", ""] + [f"- {p.sentence}" for p in result.pairs] + [""]
+
+    out += ["## 1. Data and leakage audit", ""]
+    for fp, runs in _groups(result):
+        m = runs[0].data_manifest
+        out += [f"**{runs[0].data_name}** — runs: {', '.join(r.name for r in runs)}; fingerprint `{fp}`", ""]
+        if _inputs(m):
+            out += [_md_table(["input", "format", "rows", "sha256"], _inputs(m)), ""]
+        if _steps(m):
+            out += ["Cleaning steps:", "", _md_table(["step", "rows in", "removed", "rows out"], _steps(m)), ""]
+        out += [f"Split: {_split_text(m)}.", ""]
+        if _counts(m):
+            out += [_md_table(["split", "total", "fake", "real"], _counts(m)), ""]
+        text, bad = leakage_text(m)
+        out += [("**Warning:** " if bad else "Leakage: ") + text, ""]
+
+    out += ["## 2. Models and recipes", ""]
+    for r in result.runs:
+        out += [f"- **{r.name}** (`{r.path}`): " + "; ".join(f"{k} {v}" for k, v in _recipe(r))]
+    out += [""]
+
+    out += ["## 3. Results", "", table_markdown(result), ""]
+
+    out += ["## 4. Paired tests", "", pairwise_markdown(result), ""]
+
+    out += ["## 5. Plots", ""]
+    for name, caption in captions.items():
+        out += [f"**{PLOT_TITLES.get(name, name)}**", "", f"![{PLOT_TITLES.get(name, name)}](plots/{name}.png)", ""]
+        if caption:  # also drawn under the plot
+            out += [f"_{caption}_", ""]
+    if not captions:
+        out += ["No figure: no run has efficiency figures (run `fakenews benchmark RUN_DIR`).", ""]
+
+    out += ["## 6. Error analysis", ""]
+    for e in result.errors:
+        out += [f"**{e.run}**: {e.false_positives} false positives (real flagged fake), {e.false_negatives} false negatives (fake passed as real) of {e.n}.", ""]
+        if e.top:
+            out += [
+                _md_table(
+                    ["id", "kind", "P(fake)", "chars", "snippet"],
+                    [[f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "", m.snippet] for m in e.top],
+                ),
+                "",
+            ]
+        elif e.source is None and (e.false_positives or e.false_negatives):
+            out += ["(no errors CSV: snippets not available; re-run `fakenews evaluate`.)", ""]
+    if result.same_split:
+        out += [_missed_text(result), ""]
+
+    out += ["## 7. Cross-data-set matrix", ""]
+    if result.has_cross_dataset:
+        header, rows = cross_rows(result)
+        out += ["Accuracy; `*` marks the in-domain cell (the run's own test split).", "", _md_table(header, rows), ""]
+    else:
+        out += ["Not available: every run was evaluated on its own data set only (`fakenews evaluate RUN --data OTHER_SPLIT_DIR` adds one).", ""]
+
+    out += ["## 8. Notes and method", ""] + [f"- {n}" for n in result.notes] + [f"- {m}" for m in method_lines(result)]
+    return "\n".join(out) + "\n"
+
+
+def _missed_text(result: ComparisonResult) -> str:
+    ids = result.missed_by_all
+    if not ids:
+        return "No article was misclassified by every model."
+    shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+    return f"{len(ids)} article(s) were misclassified by every model: {shown}."
+
+
+def cross_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
+    header = ["Run", *result.data_sets]
+    rows = []
+    for row in result.rows:
+        cells = [row.run]
+        for d in result.data_sets:
+            cell = next((c for c in result.cross if c.run == row.run and c.data == d), None)
+            cells.append("not evaluated" if cell is None else f"{cell.accuracy:.4f}" + (" *" if cell.in_domain else "") + f" (n={cell.n})")
+        rows.append(cells)
+    return header, rows
+
+
+def method_lines(result: ComparisonResult) -> list[str]:
+    lines = [
+        f"Bootstrap: {result.n_bootstrap:,} resamples of the test articles with replacement (seed {result.seed}), "
+        "percentile 95% intervals; for paired differences the same article indices are drawn for every model.",
+        "ECE: 15 equal-width confidence bins, the count-weighted mean |accuracy − confidence|.",
+        "Efficiency: copied from each run's efficiency.json (written by `fakenews benchmark`) and train_summary.json; "
+        "a missing file shows as \"not measured\" and the run is left out of the plot.",
+    ]
+    if result.same_split:
+        lines.insert(
+            1,
+            f"Paired tests: McNemar's exact test (two-sided binomial on the discordant articles), Holm-adjusted across "
+            f"{len(result.pairs)} pair(s); a pair differs significantly when the adjusted p < {result.alpha}.",
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- HTML
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;color:#1d1d1f;background:#fff;line-height:1.45;font-size:15px}
+main{max-width:1200px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:1.6em;margin:.2em 0 .3em}
+h2{font-size:1.25em;margin:1.8em 0 .5em;padding-bottom:.2em;border-bottom:2px solid #e3e3e8}
+h3{font-size:1.05em;margin:1.2em 0 .4em}
+p.sub{color:#555;margin:.2em 0 1em}
+nav{background:#f5f5f7;border-radius:6px;padding:8px 14px;margin:12px 0 18px;font-size:.92em}
+nav a{margin-right:14px;color:#2a5db0;text-decoration:none}
+.label{background:#fff3cd;border:1px solid #e0b84f;border-radius:6px;padding:10px 14px;font-weight:600;margin:12px 0}
+.warn{background:#fdecea;border:1px solid #e4a29b;border-radius:6px;padding:8px 12px}
+.ok{background:#eaf6ec;border:1px solid #9fd3a8;border-radius:6px;padding:8px 12px}
+.verdicts li{margin:.25em 0}
+.scroll{overflow-x:auto;margin:.4em 0 1em}
+table{border-collapse:collapse;font-size:.88em}
+th,td{border:1px solid #d9d9de;padding:5px 8px;vertical-align:top;text-align:left}
+th{background:#f0f0f4;font-weight:600}
+tbody tr:nth-child(even){background:#fafafc}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.na{color:#888;font-style:italic;text-align:right}
+.ci{display:block;color:#666;font-size:.85em;white-space:nowrap}
+th.group{text-align:center;background:#e6e9f2}
+td.snip{max-width:620px;font-size:.95em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;background:#f3f3f6;padding:0 3px;border-radius:3px;word-break:break-all}
+dl.recipe{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:.3em 0 1em;font-size:.9em}
+dl.recipe dt{color:#555}
+dl.recipe dd{margin:0}
+.figs{display:flex;flex-wrap:wrap;gap:18px}
+figure{margin:0;flex:1 1 460px;max-width:100%;border:1px solid #e3e3e8;border-radius:6px;padding:8px;background:#fff}
+.cards figure{flex:1 1 330px}
+figure img{max-width:100%;height:auto;display:block;margin:0 auto}
+figcaption{font-size:.85em;color:#444;margin-top:4px}
+td.best{font-weight:700}
+td.own{outline:2px solid #c44e52;outline-offset:-2px;font-weight:700}
+footer{margin-top:40px;color:#777;font-size:.85em}
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric_from: int = 99) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = []
+    for row in rows:
+        cells = []
+        for i, c in enumerate(row):
+            cls = ' class="num"' if i >= numeric_from else ""
+            cells.append(f"<td{cls}>{_e(c)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _best_index(result: ComparisonResult, metric: str) -> set[int]:
+    values = [r.quality[metric].value for r in result.rows]
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return set()
+    target = min(known) if metric == "ece" else max(known)
+    return {i for i, v in enumerate(values) if v == target}
+
+
+def _results_table(result: ComparisonResult) -> str:
+    groups = (
+        '<tr><th colspan="2"></th>'
+        f'<th class="group" colspan="{len(METRICS)}">quality on {_e(result.split)} (bootstrap 95% CI)</th>'
+        f'<th class="group" colspan="{len(EFFICIENCY_TITLES)}">efficiency (measured)</th></tr>'
+    )
+    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]) + "</tr>"
+    best = {m: _best_index(result, m) for m in METRICS}
+    body = []
+    for i, row in enumerate(result.rows):
+        cells = [f"<td><b>{_e(row.run)}</b></td>", f"<td>{_e(row.model)}<span class=\"ci\">{_e(row.kind)}</span></td>"]
+        for m in METRICS:
+            est = row.quality[m]
+            if est.value is None:
+                cells.append('<td class="na">undefined</td>')
+                continue
+            cls = "num best" if i in best[m] else "num"
+            cells.append(f'<td class="{cls}">{est.value:.4f}<span class="ci">{_e(fmt_ci(est))}</span></td>')
+        for j, text in enumerate(efficiency_cells(row)):
+            if text == NOT_MEASURED:
+                cells.append(f'<td class="na">{NOT_MEASURED}</td>')
+                continue
+            ci = ""
+            if j == 2 and row.latency_ms_p50_ci:
+                ci = f"[{row.latency_ms_p50_ci[0]:.2f}, {row.latency_ms_p50_ci[1]:.2f}]"
+            if j == 3 and row.throughput_per_s_ci:
+                ci = f"[{row.throughput_per_s_ci[0]:.1f}, {row.throughput_per_s_ci[1]:.1f}]"
+            cells.append(f'<td class="num">{_e(text)}' + (f'<span class="ci">{_e(ci)}</span>' if ci else "") + "</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="scroll"><table><thead>{groups}{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: Mapping[str, str]) -> str:
+    """``report.html``: one self-contained page (inline CSS, figures as data URIs, no external URL)."""
+    from fakenews import __version__
+
+    parts: list[str] = []
+    add = parts.append
+    add(f"<h1>Comparison of {len(result.rows)} fake-news classifiers</h1>")
+    add(f'<p class="sub">{_e(_scope(result).replace("`", ""))}</p>')
+    if not result.same_split:
+        add(f'<div class="label">{_e(result_label(result))}</div>')
+    add("<nav>" + "".join(f'<a href="#{k}">{i}. {_e(t)}</a>' for i, (k, t) in enumerate(SECTIONS, 1)) + "</nav>")
+    if result.pairs:
+        add("<h3>Verdicts</h3><ul class=\"verdicts\">" + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs) + "</ul>")
+
+    # 1. data
+    add('<h2 id="data">1. Data and leakage audit</h2>')
+    for fp, runs in _groups(result):
+        m = runs[0].data_manifest
+        add(f"<h3>{_e(runs[0].data_name)}</h3>")
+        add(f"<p>Runs: {_e(', '.join(r.name for r in runs))}. Split fingerprint <code>{_e(fp or 'not recorded')}</code>.</p>")
+        if _inputs(m):
+            add(_html_table(["input", "format", "rows", "sha256"], _inputs(m), numeric_from=2))
+        if _steps(m):
+            add("<p>Cleaning steps, in order:</p>" + _html_table(["step", "rows in", "removed", "rows out"], _steps(m), numeric_from=1))
+        add(f"<p>Split: {_e(_split_text(m))}.</p>")
+        if _counts(m):
+            add(_html_table(["split", "total", "fake", "real"], _counts(m), numeric_from=1))
+        text, bad = leakage_text(m)
+        add(f'<p class="{"warn" if bad else "ok"}">{_e(text)}</p>')
+
+    # 2. models
+    add('<h2 id="models">2. Models and recipes</h2><div class="figs cards">')
+    for r in result.runs:
+        items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _recipe(r))
+        add(f'<figure><h3 style="margin-top:0">{_e(r.name)}</h3><p class="sub"><code>{_e(r.path)}</code></p><dl class="recipe">{items}</dl></figure>')
+    add("</div>")
+
+    # 3. table
+    add('<h2 id="table">3. Results</h2>')
+    if not result.same_split:
+        add(f'<div class="label">{_e(result_label(result))}</div>')
+    add(
+        f"<p>Quality with percentile bootstrap 95% CIs over the test articles ({result.n_bootstrap:,} resamples, "
+        "seed " + _e(result.seed) + "); best value per column in bold. ms/article: p50 at batch size 1; articles/s: "
+        "best batch size; both with their benchmark CIs. \u201cnot measured\u201d means the run has no such file.</p>"
+    )
+    add(_results_table(result))
+
+    # 4. tests
+    add('<h2 id="tests">4. Paired tests</h2>')
+    if result.same_split:
+        add(
+            f"<p>McNemar's exact test on the articles where two models disagree; paired bootstrap 95% CI of the accuracy "
+            f"difference (the same resampled articles for both models); Holm correction across {len(result.pairs)} pair(s) "
+            f"at alpha = {result.alpha}.</p>"
+        )
+        add("<ul class=\"verdicts\">" + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs) + "</ul>")
+        header, rows = pairwise_rows(result)
+        add(_html_table(header, rows, numeric_from=2))
+    else:
+        add(f'<p class="label">No paired tests: {_e(result_label(result))}</p>')
+
+    # 5. plots
+    add('<h2 id="plots">5. Plots</h2>')
+    if pngs:
+        add('<div class="figs">')
+        for name, png in pngs.items():
+            title = PLOT_TITLES.get(name, name)
+            # The caption (runs left out) is drawn under the plot itself; repeat it only as alt text.
+            alt = f"{title}. {captions.get(name, '')}".strip()
+            add(f"<figure>{_img(png, alt)}<figcaption><b>{_e(title)}</b></figcaption></figure>")
+        add("</div>")
+    else:
+        add("<p>No figure: no run has efficiency figures (run <code>fakenews benchmark RUN_DIR</code>).</p>")
+
+    # 6. errors
+    add('<h2 id="errors">6. Error analysis</h2>')
+    for e in result.errors:
+        add(
+            f"<h3>{_e(e.run)}</h3><p>{e.false_positives} false positives (real flagged fake), "
+            f"{e.false_negatives} false negatives (fake passed as real) of {e.n} articles.</p>"
+        )
+        if e.top:
+            rows_html = "".join(
+                f"<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.kind)}</td><td class=\"num\">{m.prob_fake:.3f}</td>"
+                f"<td class=\"num\">{_e(m.chars if m.chars is not None else '')}</td><td class=\"snip\">{_e(m.snippet)}</td></tr>"
+                for m in e.top
+            )
+            add(
+                '<div class="scroll"><table><thead><tr><th>id</th><th>kind</th><th>P(fake)</th><th>chars</th>'
+                f"<th>snippet (most confident mistakes first)</th></tr></thead><tbody>{rows_html}</tbody></table></div>"
+            )
+        elif e.source is None and (e.false_positives or e.false_negatives):
+            add("<p>No errors CSV in this run: snippets not available (re-run <code>fakenews evaluate</code>).</p>")
+    if result.same_split:
+        add(f"<p>{_e(_missed_text(result))}</p>")
+
+    # 7. cross
+    add('<h2 id="cross">7. Cross-data-set matrix</h2>')
+    if result.has_cross_dataset:
+        add("<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>")
+        header, _rows = cross_rows(result)
+        body = []
+        for row in result.rows:
+            cells = [f"<td><b>{_e(row.run)}</b></td>"]
+            for d in result.data_sets:
+                cell = next((c for c in result.cross if c.run == row.run and c.data == d), None)
+                if cell is None:
+                    cells.append('<td class="na">not evaluated</td>')
+                else:
+                    cls = "num own" if cell.in_domain else "num"
+                    cells.append(f'<td class="{cls}">{cell.accuracy:.4f}{" *" if cell.in_domain else ""}<span class="ci">n = {cell.n}</span></td>')
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        head = "".join(f"<th>{_e(h)}</th>" for h in header)
+        add(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    else:
+        add("<p>Not available: every run was evaluated on its own data set only "
+            "(<code>fakenews evaluate RUN --data OTHER_SPLIT_DIR</code> adds one).</p>")  # fmt: skip
+
+    # 8. notes
+    add('<h2 id="notes">8. Notes and method</h2><ul>')
+    add("".join(f"<li>{_e(n)}</li>" for n in [*result.notes, *method_lines(result)]))
+    add("</ul>")
+    add(f"<footer>Written by fakenews {_e(__version__)} <code>compare</code>. Files: {_e(', '.join(result.files))}.</footer>")
+
+    title = _e(f"fakenews comparison — {', '.join(r.run for r in result.rows)}")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{CSS}</style></head><body><main>\n"
+        + "\n".join(parts)
+        + "\n</main></body></html>\n"
+    )
