@@ -14,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from datasketch import MinHash
 
-from fakenews.data.dedup import NUM_PERM, NormalizedRows, exact_groups, near_pairs, normalize_rows
+from fakenews.data.dedup import (
+    NUM_PERM,
+    NearPair,
+    NormalizedRows,
+    exact_groups,
+    near_pairs,
+    normalize_rows,
+)
 from fakenews.errors import FakeNewsError
 from fakenews.splits import SPLITS, load_split_dir
 
@@ -93,13 +99,14 @@ def leakage(
     near_threshold: float = DEFAULT_NEAR,
     num_perm: int = NUM_PERM,
     normalized: NormalizedRows | None = None,
-    sketches: Sequence[MinHash] | None = None,
+    near: Sequence[NearPair] | None = None,
     quiet: bool = True,
 ) -> Leakage:
     """Count exact and near-duplicate pairs across (and within) the splits of ``frames``.
 
-    ``normalized`` and ``sketches``: the rows' normalised texts and MinHashes in split order
-    (train, validation, test), when the caller has them already.
+    ``normalized`` (the rows' normalised texts) and ``near`` (their near-duplicate pairs from
+    :func:`~fakenews.data.dedup.near_pairs`), both in split order (train, validation, test),
+    save the work when the caller has them already.
     """
     parts = [frames[s].assign(_split=s) for s in SPLITS if s in frames and len(frames[s])]
     if not parts:
@@ -133,12 +140,15 @@ def leakage(
     near_within: int | None = None
     if near_threshold > 0:
         near_cross = near_within = 0
-        found = near_pairs(
-            normalized.combined,
-            threshold=near_threshold,
-            num_perm=num_perm,
-            sketches=sketches,
-            quiet=quiet,
+        found = (
+            near_pairs(
+                normalized.combined,
+                threshold=near_threshold,
+                num_perm=num_perm,
+                quiet=quiet,
+            )
+            if near is None
+            else near
         )
         for pair in found:
             if (pair.a, pair.b) in same_exact:

@@ -133,47 +133,87 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def shingle_hashes(normalized: str, tokens: _TokenHashes | None = None) -> np.ndarray:
-    """Distinct uint32 hashes of the word ``SHINGLE``-grams of an already normalised text."""
-    words = normalized.split()
-    if not words:
-        return np.zeros(0, dtype=np.uint32)
-    cache = tokens if tokens is not None else _TokenHashes()
-    ids = np.fromiter(map(cache.__getitem__, words), dtype=np.uint32, count=len(words))
-    if len(ids) < SHINGLE:  # shorter than one shingle: the whole text is the shingle
+def _token_ids(words: list[str], tokens: _TokenHashes) -> np.ndarray:
+    """Token hashes of one text; a text shorter than a shingle is padded with 0 (one shingle)."""
+    ids = np.fromiter(map(tokens.__getitem__, words), dtype=np.uint32, count=len(words))
+    if 0 < len(ids) < SHINGLE:
         ids = np.concatenate([ids, np.zeros(SHINGLE - len(ids), dtype=np.uint32)])
-    n = len(ids) - SHINGLE + 1
-    mixed = ids[:n].copy()
+    return ids
+
+
+def _chain(ids: np.ndarray) -> np.ndarray:
+    """Hash of the shingle starting at every position of ``ids`` (the last SHINGLE-1 are partial)."""
+    mixed = ids.copy()
     for k in range(1, SHINGLE):
-        mixed = _fmix32(mixed * _MIX + ids[k : k + n])
-    return np.unique(_fmix32(mixed))
+        nxt = np.zeros_like(ids)
+        nxt[: len(ids) - k] = ids[k:]
+        mixed = _fmix32(mixed * _MIX + nxt)
+    return _fmix32(mixed)
+
+
+def shingle_hashes(normalized: str, tokens: _TokenHashes | None = None) -> np.ndarray:
+    """Sorted distinct uint32 hashes of the word ``SHINGLE``-grams of an already normalised text."""
+    ids = _token_ids(normalized.split(), tokens if tokens is not None else _TokenHashes())
+    if not len(ids):
+        return ids
+    return np.unique(_chain(ids)[: len(ids) - SHINGLE + 1])
+
+
+CHUNK_WORDS = 200_000
+"""Words hashed per numpy batch in :func:`minhashes` (bounds memory to ~100 MB at 128 perms)."""
 
 
 def minhashes(
     texts: Sequence[str], *, num_perm: int = NUM_PERM, quiet: bool = True
 ) -> list[MinHash]:
-    """One MinHash per already normalised text.
+    """One MinHash per already normalised text, over the same shingles as :func:`shingle_hashes`.
 
-    Same construction as ``MinHash.update_batch`` (affine32 scheme: ``a * h + b mod 2^32`` over
-    the shingle hashes, minimum per permutation), vectorised over a text's shingles with numpy;
-    the sketches are ``datasketch.MinHash`` objects made from those hash values.
+    Same construction as ``MinHash.update_batch`` with the affine32 scheme (``a * h + b mod 2^32``
+    per permutation, then the minimum), vectorised with numpy over batches of texts; the
+    results are ``datasketch.MinHash`` objects made from those hash values.
     """
     template = MinHash(num_perm=num_perm, seed=MINHASH_SEED)
-    a, b = (p.astype(np.uint32) for p in template.permutations)
-    empty = template.hashvalues
+    a, b = template.permutations
     tokens = _TokenHashes()
-    sketches = []
-    for text in track(texts, total=len(texts), description="MinHash", quiet=quiet):
-        hv = shingle_hashes(text, tokens)
-        values = (hv[:, None] * a[None, :] + b[None, :]).min(axis=0) if len(hv) else empty
-        sketches.append(
-            MinHash(
-                seed=MINHASH_SEED,
-                hashvalues=values,
-                permutations=template.permutations,
-                scheme="affine32",
+    sketches: list[MinHash] = []
+
+    def flush(batch: list[np.ndarray]) -> None:
+        lengths = np.array([len(ids) for ids in batch])
+        if not lengths.sum():
+            values = np.tile(template.hashvalues, (len(batch), 1))
+        else:
+            ids = np.concatenate(batch)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            doc = np.repeat(np.arange(len(batch)), lengths)
+            # keep the shingles that start and end inside their own text
+            full = np.arange(len(ids)) + SHINGLE <= (starts + lengths)[doc]
+            hashes, doc = _chain(ids)[full], doc[full]
+            permuted = hashes[:, None] * a[None, :] + b[None, :]
+            values = np.tile(template.hashvalues, (len(batch), 1))
+            bounds = np.searchsorted(doc, np.arange(len(batch) + 1))
+            for k in np.nonzero(lengths)[0]:  # a slice min per text: far faster than reduceat
+                values[k] = permuted[bounds[k] : bounds[k + 1]].min(axis=0)
+        for row in values:
+            sketches.append(
+                MinHash(
+                    seed=MINHASH_SEED,
+                    hashvalues=row,
+                    permutations=template.permutations,
+                    scheme="affine32",
+                )
             )
-        )
+
+    batch: list[np.ndarray] = []
+    words = 0
+    for text in track(texts, total=len(texts), description="MinHash", quiet=quiet):
+        ids = _token_ids(text.split(), tokens)
+        batch.append(ids)
+        words += len(ids)
+        if words >= CHUNK_WORDS:
+            flush(batch)
+            batch, words = [], 0
+    if batch:
+        flush(batch)
     return sketches
 
 

@@ -35,6 +35,7 @@ from fakenews.data.audit import Leakage, counts_of, leakage
 from fakenews.data.dedup import (
     NUM_PERM,
     SHINGLE,
+    NearPair,
     NormalizedRows,
     UnionFind,
     exact_groups,
@@ -195,7 +196,7 @@ def prepare(
     normalized = normalize_rows(frame["title"].tolist(), frame["text"].tolist())
     frame, normalized, step = _drop_exact(frame, normalized)
     steps.append(step)
-    frame, normalized, clusters, sketches, step = _near_duplicates(
+    frame, normalized, clusters, pairs, step = _near_duplicates(
         frame, normalized, options, predefined=predefined, quiet=quiet
     )
     steps.append(step)
@@ -232,7 +233,7 @@ def prepare(
         near_threshold=options.near_duplicates,
         num_perm=options.num_perm,
         normalized=_subset(normalized, rows),
-        sketches=[sketches[i] for i in rows] if sketches is not None else None,
+        near=_renumber(pairs, rows) if pairs is not None else None,
     )
     counts = counts_of(frames)
     fp = fingerprint(frames)
@@ -337,7 +338,7 @@ def _near_duplicates(
     *,
     predefined: bool,
     quiet: bool,
-) -> tuple[pd.DataFrame, NormalizedRows, list[list[int]], list[Any] | None, dict[str, Any]]:
+) -> tuple[pd.DataFrame, NormalizedRows, list[list[int]], list[NearPair] | None, dict[str, Any]]:
     step: dict[str, Any] = {
         "name": "near_duplicate",
         "rows_in": len(frame),
@@ -363,14 +364,14 @@ def _near_duplicates(
             drop.update(cluster if len({labels[i] for i in cluster}) > 1 else cluster[1:])
         keep = [i for i in range(len(frame)) if i not in drop]
         frame = frame.iloc[keep].reset_index(drop=True)
-        sketches = [sketches[i] for i in keep]
+        pairs = _renumber(pairs, keep)
         step.update(
             action="drop",
             removed=len(drop),
             rows_out=len(frame),
             removed_ids=[ids[i] for i in sorted(drop)],
         )
-        return frame, _subset(normalized, keep), [], sketches, step
+        return frame, _subset(normalized, keep), [], pairs, step
     step.update(action="keep_in_one_split", removed=0, rows_out=len(frame), removed_ids=[])
     if predefined:
         # The inputs' own split put a cluster in several splits: move it to its first row's split.
@@ -384,7 +385,18 @@ def _near_duplicates(
                     splits[i] = target
         frame = frame.assign(**{SPLIT_COLUMN: splits})
         step["moved"] = moved
-    return frame, normalized, clusters, sketches, step
+    return frame, normalized, clusters, pairs, step
+
+
+def _renumber(pairs: Sequence[NearPair], rows: Sequence[int]) -> list[NearPair]:
+    """Pairs over old positions → pairs over ``rows`` (new position k holds old ``rows[k]``)."""
+    new = {old: k for k, old in enumerate(rows)}
+    out = [
+        NearPair(min(new[p.a], new[p.b]), max(new[p.a], new[p.b]), p.jaccard)
+        for p in pairs
+        if p.a in new and p.b in new
+    ]
+    return sorted(out, key=lambda p: (p.a, p.b))
 
 
 def _units(frame: pd.DataFrame, clusters: list[list[int]], group_by: str | None) -> list[list[int]]:

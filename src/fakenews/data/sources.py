@@ -297,9 +297,13 @@ def _folder_digest(files: Iterable[tuple[str, bytes]]) -> str:
 
 def _read_csv_frame(path: Path, what: str = "CSV file") -> tuple[pd.DataFrame, bytes]:
     raw = _require_file(path, what)
-    text = _decode(raw, path, what, csv_rows=True, header=True)
+    _decode(
+        raw, path, what, csv_rows=True, header=True
+    )  # only to name a bad row; pandas decodes itself
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        frame = pd.read_csv(
+            io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False, na_filter=False
+        )
     except pd.errors.EmptyDataError:
         raise FakeNewsError(f"{what} {path} has no columns; expected a header row.") from None
     except (pd.errors.ParserError, csv.Error) as exc:
