@@ -136,3 +136,15 @@ def test_onnx_backend_needs_the_export(tiny_run_dir: Path) -> None:
         load_predictor(tiny_run_dir, backend="onnx")
     with pytest.raises(FakeNewsError, match=re.escape("--backend must be one of torch, onnx; found 'tf'.")):
         load_predictor(tiny_run_dir, backend="tf")  # type: ignore[arg-type]
+
+
+def test_albert_run_with_its_unigram_tokenizer(tiny_albert_run_dir: Path, texts: list[str]) -> None:
+    truncating = load_predictor(tiny_albert_run_dir, batch_size=4)
+    chunking = load_predictor(tiny_albert_run_dir, long="chunks", batch_size=4)
+    probs = truncating.predict_proba(texts)
+    np.testing.assert_allclose(probs, np.vstack([truncating.predict_proba([t]) for t in texts]), atol=1e-5)
+    windows = chunking.encode([max(texts, key=len)])[0]
+    special = truncating.encode(["x"])[0][0]
+    assert len(windows) > 1
+    assert all(w[0] == special[0] and w[-1] == special[-1] for w in windows)  # [CLS] ... [SEP] each
+    assert chunking.predict_proba(texts).shape == (len(texts), 2)
