@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -171,16 +172,19 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from fakenews.data.registry import DATASETS, cache_root, cached_files
+        from fakenews.data.registry import DATASETS, MIRROR_ENV, cache_root, cached_files
 
-        table = Table(title=None if quiet else "Known data sets")
+        root = cache_root(cache_dir)
+        mirrors = os.environ.get(MIRROR_ENV) or "none"
+        table = Table(
+            title=None if quiet else "Known data sets",
+            caption=None if quiet else f"cache: {root}/<name>; mirror (${MIRROR_ENV}): {mirrors}",
+        )
         for column in ("name", "description", "size", "cached"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, no_wrap=column in ("name", "cached"))
         for spec in DATASETS.values():
             have, total = cached_files(spec.name, cache_dir=cache_dir), len(spec.registry())
-            where = cache_root(cache_dir) / spec.name
-            cached = f"{where} ({have}/{total} files)" if have else f"no ({where})"
-            table.add_row(spec.name, spec.description, spec.size, cached)
+            table.add_row(spec.name, spec.description, spec.size, f"{have}/{total} files")
         Console().print(table)
 
     @data_app.command("fetch")

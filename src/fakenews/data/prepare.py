@@ -416,7 +416,10 @@ def _units(frame: pd.DataFrame, clusters: list[list[int]], group_by: str | None)
 
 
 def _quotas(n: int, ratios: Sequence[float]) -> list[int]:
-    """Rows per split: floors, the remainder going to test, then validation, then train."""
+    """Rows per split: floors, the remainder going to test, then validation, then train.
+
+    (For 71,537 rows at 70/15/15 this gives the study's 50,075 / 10,731 / 10,731.)
+    """
     sizes = [math.floor(n * r + 1e-9) for r in ratios]
     order = [i for i in (2, 1, 0) if ratios[i] > 0]
     k = 0
@@ -424,6 +427,23 @@ def _quotas(n: int, ratios: Sequence[float]) -> list[int]:
         sizes[order[k % len(order)]] += 1
         k += 1
     return sizes
+
+
+def _label_quotas(counts: dict[int, int], ratios: Sequence[float]) -> dict[int, list[int]]:
+    """Rows per label and split whose split totals equal :func:`_quotas` of all rows."""
+    totals = _quotas(sum(counts.values()), ratios)
+    quota = {lab: [math.floor(n * r + 1e-9) for r in ratios] for lab, n in counts.items()}
+    left = {lab: n - sum(quota[lab]) for lab, n in counts.items()}
+    for s in (2, 1, 0):
+        while sum(q[s] for q in quota.values()) < totals[s]:
+            # the label whose share of this split was rounded down the most
+            lab = max(
+                (lab for lab in counts if left[lab] > 0),
+                key=lambda lab: (counts[lab] * ratios[s] - quota[lab][s], -lab),
+            )
+            quota[lab][s] += 1
+            left[lab] -= 1
+    return quota
 
 
 def _assign(
@@ -437,7 +457,7 @@ def _assign(
     """
     rng = np.random.default_rng(seed)
     label_values = sorted(set(labels.tolist()))
-    quota = {lab: _quotas(int((labels == lab).sum()), ratios) for lab in label_values}
+    quota = _label_quotas({lab: int((labels == lab).sum()) for lab in label_values}, ratios)
     filled = {lab: [0, 0, 0] for lab in label_values}
     open_splits = [i for i in range(3) if ratios[i] > 0]
     assignment: list[str] = [""] * len(labels)

@@ -247,11 +247,11 @@ def _require_file(path: Path, what: str) -> bytes:
 
 
 def _record_number(prefix: str, *, csv_rows: bool) -> int:
-    """1-based record index of the last (possibly partial) record in ``prefix``."""
+    """1-based index of the record holding the character right after ``prefix``."""
     if not csv_rows:
         return prefix.count("\n") + 1
-    try:
-        return max(1, sum(1 for _ in csv.reader(io.StringIO(prefix, newline=""))))
+    try:  # a sentinel character stands for the offending byte, so a record that starts there counts
+        return sum(1 for _ in csv.reader(io.StringIO(prefix + "?", newline="")))
     except csv.Error:
         return prefix.count("\n") + 1
 
