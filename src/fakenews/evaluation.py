@@ -262,6 +262,7 @@ class EvaluationResult:
             "key": self.key,
             "split": self.split,
             "data_name": self.data_name,
+            "data_path": str(Path(self.data_path).resolve()),
             "data_fingerprint": self.data_fingerprint,
             "in_domain": self.in_domain,
         }

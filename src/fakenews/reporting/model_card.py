@@ -61,8 +61,10 @@ def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_dir_name(config: dict[str, Any], summary: dict[str, Any] | None) -> str | None:
+def _split_dir_name(config: dict[str, Any], summary: dict[str, Any] | None, metrics: dict[str, dict[str, Any]]) -> str | None:
     raw = (summary or {}).get("split_dir") or (config.get("data") or {}).get("split_dir")
+    if not raw:  # the split dir an in-domain evaluation read
+        raw = next((m.get("data_path") for m in metrics.values() if m.get("in_domain") and m.get("data_path")), None)
     return Path(str(raw)).name if raw else None
 
 
@@ -131,7 +133,7 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
         "intended_use": INTENDED_USE,
         "out_of_scope_use": OUT_OF_SCOPE,
         "data": {
-            "split_dir": _split_dir_name(config, summary),
+            "split_dir": _split_dir_name(config, summary, metrics),
             "fingerprint": manifest.get("fingerprint"),
             "label_mapping": manifest.get("label_mapping"),
             "counts": manifest.get("counts"),
@@ -141,7 +143,11 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
             "leakage": manifest.get("leakage"),
         },
         "training": {
-            "config": {k: config.get(k) for k in ("model", "data", "train", "seed") if k in config},
+            "config": {
+                k: config.get(k)
+                for k in (("model", "data", "train", "seed") if kind == "transformer" else ("model", "baseline", "train", "seed"))
+                if k in config
+            },
             "summary": summary if summary is not None else NOT_TRAINED,
         },
         "metrics": metrics if metrics else NOT_EVALUATED,
@@ -161,6 +167,14 @@ def _num(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(_setting(v) for v in value)
+    return "null" if value is None else str(value)
 
 
 def _front_matter(card: dict[str, Any], in_domain: dict[str, Any], kind: str) -> str:
@@ -262,7 +276,7 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
         "",
         "## Data",
         "",
-        f"- Split dir: `{data.get('split_dir') or 'unknown'}`, fingerprint `{data.get('fingerprint')}`",
+        f"- Split dir: `{data.get('split_dir') or 'not recorded'}`, fingerprint `{data.get('fingerprint')}`",
         "- Labels: " + ", ".join(f"{k} = {v}" for k, v in (data.get("label_mapping") or {"0": "real", "1": "fake"}).items()),
     ]
     split = data.get("split")
@@ -289,9 +303,13 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
     lines += ["", "## Training", ""]
     cfg = training["config"]
     train_cfg = cfg.get("train") or {}
+    if kind != "transformer":  # the baseline uses its own section and only train.metric
+        train_cfg = {f"baseline.{k}": v for k, v in (cfg.get("baseline") or {}).items()} | {"train.metric": train_cfg.get("metric")}
+    else:
+        train_cfg = {f"train.{k}": v for k, v in train_cfg.items()}
     if train_cfg:
         lines += ["| setting | value |", "|---|---|"]
-        lines += [f"| train.{k} | {_num(v, 6)} |" for k, v in train_cfg.items() if not isinstance(v, dict | list)]
+        lines += [f"| {k} | {_setting(v)} |" for k, v in train_cfg.items()]
         for k in ("max_length", "truncation"):
             if model.get(k) is not None:
                 lines.append(f"| data.{k} | {model[k]} |")
@@ -303,9 +321,13 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
         runtime = summary.get("train_runtime_s")
         minutes = runtime / 60 if isinstance(runtime, int | float) else None
         best = summary.get("best_checkpoint")
+        what = (
+            f"Trained for {_num(summary.get('epochs_completed'), 2)} epochs / {_num(summary.get('global_step'))} steps"
+            if kind == "transformer"
+            else "Fitted" + (f" (C = {_setting(summary['chosen_C'])})" if summary.get("chosen_C") is not None else "")
+        )
         lines.append(
-            f"Trained for {_num(summary.get('epochs_completed'), 2)} epochs / {_num(summary.get('global_step'))} steps "
-            f"in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.get('train_articles_per_s'), 1)} articles/s) "
+            f"{what} in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.get('train_articles_per_s'), 1)} articles/s) "
             f"on {summary.get('device', '?')}"
             + (f"; best checkpoint `{best}`" if best else "")
             + (f"; best validation {summary.get('metric', 'metric')} {_num(summary.get('best_metric'))}" if summary.get("best_metric") is not None else "")
@@ -344,7 +366,9 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
             ("latency, batch 1, p95", f"{_num(eff.get('latency_ms_p95'), 2)} ms{ci('latency_ms_p95')}"),
             ("throughput", f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}{ci('throughput_per_s', 1)}"),
             ("measured on", f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, torch {eff.get('torch_version')}"),
-            ("inference path", f"`{eff.get('path')}`, max_length {eff.get('max_length')}, {eff.get('n_articles')} real articles"),
+            ("inference path", f"`{eff.get('path')}`, "
+             + (f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles")
+             + f", {eff.get('n_articles')} real articles"),
         ]
         if eff.get("peak_memory_mb") is not None:
             rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
