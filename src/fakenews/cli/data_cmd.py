@@ -225,10 +225,12 @@ def _print_prepare(result: PrepareResult) -> None:
     from fakenews.progress import stderr_console
 
     steps = Table(title="prepare: rows per step")
-    for column in ("step", "rows in", "removed", "rows out"):
-        steps.add_column(column, justify="left" if column == "step" else "right")
-    for step in result.steps:
-        steps.add_row(step.name, f"{step.rows_in:,}", f"{step.removed:,}", f"{step.rows_out:,}")
+    for column in ("step", "rows in", "removed", "rows out", "note"):
+        steps.add_column(column, justify="left" if column in ("step", "note") else "right")
+    for step, detail in zip(result.steps, result.manifest["steps"], strict=True):
+        steps.add_row(
+            step.name, f"{step.rows_in:,}", f"{step.removed:,}", f"{step.rows_out:,}", _note(detail)
+        )
     counts = _counts_table(result.counts, title=f"splits ({result.manifest['split']['method']})")
     console = stderr_console()
     console.print(steps)
@@ -238,6 +240,19 @@ def _print_prepare(result: PrepareResult) -> None:
     console.print(
         f"leakage across splits: exact {leak.exact_cross_split}, near {near}; fingerprint {result.fingerprint[:16]}…"
     )
+
+
+def _note(step: dict) -> str:
+    """One line on what a manifest step found."""
+    if step["name"] == "exact_duplicate":
+        return f"{len(step['groups'])} groups, first kept; {len(step['conflicting'])} conflicting, dropped whole"
+    if step["name"] == "near_duplicate":
+        if step["action"] == "off":
+            return "off"
+        verb = "first row kept" if step["action"] == "drop" else "each kept in one split"
+        moved = f", {len(step['moved'])} rows moved" if step.get("moved") else ""
+        return f"{len(step['clusters'])} clusters at Jaccard ≥ {step['threshold']:g}, {verb}{moved}"
+    return ""
 
 
 def _counts_table(counts: dict[str, dict[str, int]], *, title: str) -> Table:

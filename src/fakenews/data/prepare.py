@@ -213,6 +213,14 @@ def prepare(
     else:
         ratios = options.split or DEFAULT_RATIOS
         units = _units(frame, clusters, options.group_by)
+        open_splits = sum(r > 0 for r in ratios)
+        if options.group_by is not None and len(units) < open_splits:
+            logger.warning(
+                "--group-by %s has %d distinct value(s) for %d non-empty splits: some splits stay empty",
+                options.group_by,
+                len(units),
+                open_splits,
+            )
         assignment, order = _assign(
             frame["label"].to_numpy(),
             units,
