@@ -160,6 +160,7 @@ def test_end_to_end_writes_every_file(three_runs: list[Path], tmp_path: Path) ->
     albert = table.set_index("run").loc["albert"]
     assert pd.isna(albert["latency_ms_p50"]) and pd.isna(albert["params_total"]) and pd.isna(albert["train_runtime_s"])
     md = (out / "table.md").read_text(encoding="utf-8")
+    assert md == result.table_markdown + "\n"
     assert md.count("not measured") == 5  # albert's five efficiency cells
     assert "22.71 M" in md and "5.2 min" in md
 

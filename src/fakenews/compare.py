@@ -208,6 +208,13 @@ class ComparisonResult:
         return self.out / "report.md"
 
     @property
+    def table_markdown(self) -> str:
+        """The table as Markdown (what ``table.md`` holds), e.g. for a terminal or a README."""
+        from fakenews.reporting.report import table_markdown
+
+        return table_markdown(self)
+
+    @property
     def has_cross_dataset(self) -> bool:
         return len(self.data_sets) > 1
 
@@ -263,10 +270,14 @@ def _optional_json(path: Path, what: str) -> dict[str, Any] | None:
     return dict(read_json(path, what=what)) if path.is_file() else None
 
 
-def _data_name(config: Mapping[str, Any], manifest: Mapping[str, Any], summary: Mapping[str, Any] | None) -> str:
-    """The name of the data set a run was trained on (its split dir's folder name when recorded)."""
+def _data_name(
+    config: Mapping[str, Any], manifest: Mapping[str, Any], summary: Mapping[str, Any] | None, own: Mapping[str, Any]
+) -> str:
+    """The name of the data set a run was trained on: its split dir's folder name when recorded
+    (train summary, config, or the in-domain evaluation's ``data_path``), else the first input's stem."""
     data_cfg = config.get("data") if isinstance(config.get("data"), Mapping) else {}
-    for raw in ((summary or {}).get("split_dir"), data_cfg.get("split_dir"), manifest.get("split_dir")):
+    recorded = ((summary or {}).get("split_dir"), data_cfg.get("split_dir"), own.get("data_path"), manifest.get("split_dir"))
+    for raw in recorded:
         if raw:
             return Path(str(raw)).name
     if manifest.get("name"):
@@ -348,7 +359,7 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
         model=str(model_cfg.get("name") or (summary or {}).get("model_name") or "unknown"),
         kind=str(model_cfg.get("kind") or (summary or {}).get("kind") or "unknown"),
         fingerprint=fingerprint,
-        data_name=_data_name(config, manifest, summary),
+        data_name=_data_name(config, manifest, summary, own),
         config=config,
         data_manifest=manifest,
         train_summary=summary,

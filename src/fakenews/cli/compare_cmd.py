@@ -66,7 +66,7 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
     console = console or Console()
     scope = f"{result.split} split, n = {result.rows[0].n}" if result.same_split else "cross-data-set: different test sets"
     quality = Table(title=f"Quality ({scope}; bootstrap 95% CI below each value)")
-    quality.add_column("Run")
+    quality.add_column("Run", overflow="fold")
     for m in METRICS:
         quality.add_column(METRIC_TITLES[m], justify="right")
     for row in result.rows:
@@ -78,12 +78,12 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
             elif est.low is None or est.high is None:
                 cells.append(f"{est.value:.3f}")
             else:
-                cells.append(f"{est.value:.3f}\n{est.low:.3f}–{est.high:.3f}")
+                cells.append(f"{est.value:.3f}\n{est.low:.2f}–{est.high:.2f}")  # fits 80 columns
         quality.add_row(row.run, *cells)
-    efficiency = Table(title="Efficiency (measured; — = not measured)")
-    efficiency.add_column("Run")
+    efficiency = Table(title="Efficiency (measured; ms = p50 per article at batch size 1; — = not measured)")
+    efficiency.add_column("Run", overflow="fold")
     efficiency.add_column("Model", overflow="fold")
-    for name in ("Params", "MB", "ms/article p50", "articles/s", "train time"):
+    for name in ("Params", "MB", "ms", "articles/s", "train time"):
         efficiency.add_column(name, justify="right")
     missing = False
     for row in result.rows:

@@ -287,7 +287,8 @@ def _recipe(run: RunRecord) -> list[tuple[str, str]]:
     if eff:
         items += [
             ("benchmark", f"{eff.get('path', '?')} on {eff.get('device', '?')}, {eff.get('torch_threads', '?')} threads, "
-                          f"max_length {eff.get('max_length', '?')}, {eff.get('n_articles', '?')} articles"),
+                          + (f"max_length {eff['max_length']}, " if eff.get("max_length") else "")
+                          + f"{eff.get('n_articles', '?')} articles"),
         ]  # fmt: skip
     else:
         items += [("benchmark", "not measured (no efficiency.json)")]
