@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from conftest import TINY_TRAIN_SETTINGS
+from fakenews.cli import main
+from fakenews.errors import FakeNewsError
 from fakenews.rundir import RunDir
-from fakenews.training import train
+from fakenews.training import check_split_dir, last_checkpoint, train
 
 SUMMARY_KEYS = {
     "train_runtime_s", "train_articles_per_s", "epochs_completed", "global_step", "best_checkpoint",
@@ -95,3 +105,150 @@ def test_same_seed_same_logits(tiny_run_dir: Path, tiny_split_dir: Path, tmp_pat
     np.testing.assert_allclose(val_logits(again.run_dir, tiny_split_dir), val_logits(tiny_run_dir, tiny_split_dir), rtol=0, atol=1e-5)
     other = train(tiny_split_dir, "scratch:bert", tmp_path / "other", overrides=[*same, "seed=7"], quiet=True)
     assert not np.allclose(val_logits(other.run_dir, tiny_split_dir), val_logits(tiny_run_dir, tiny_split_dir), atol=1e-5)
+
+
+# ---------------------------------------------------------------------- resume, torchrun
+
+
+def cli_args(split_dir: Path, out: Path, overrides: list[str], *extra: str) -> list[str]:
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    return ["train", str(split_dir), "--model", "scratch:bert", "--out", str(out), *sets, "--quiet", *extra]
+
+
+def subprocess_env() -> dict[str, str]:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": src, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def test_kill_9_after_first_checkpoint_then_resume(tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    overrides = settings(tmp_path, "train.epochs=4")
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fakenews", *cli_args(tiny_split_dir, killed, overrides)],
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while last_checkpoint(RunDir(killed)) is None:
+        assert proc.poll() is None, f"training ended before its first checkpoint: {proc.stderr.read().decode() if proc.stderr else ''}"
+        assert time.monotonic() < deadline, "no checkpoint after 120 s"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (killed / "model").exists()  # an interrupted run is never a complete run dir
+    with pytest.raises(FakeNewsError, match=re.escape("not a complete run dir: model is missing")):
+        RunDir.open(killed)
+    done_epochs = json.loads((last_checkpoint(RunDir(killed)) / "trainer_state.json").read_text())["epoch"]  # type: ignore[operator]
+    assert done_epochs < 4
+
+    # without --resume the interrupted run is protected
+    assert main(cli_args(tiny_split_dir, killed, overrides)) == 1
+    assert f"error: {killed} holds an interrupted run (no model/ yet); pass --resume to continue it or --force to start over." in capsys.readouterr().err
+    # --resume with another config says which key differs
+    assert main(cli_args(tiny_split_dir, killed, [*overrides, "train.learning_rate=1e-3"], "--resume")) == 1
+    err = capsys.readouterr().err
+    assert f"error: cannot resume {killed}: the config differs (train.learning_rate: run has 0.005, now 0.001)" in err
+
+    assert main(cli_args(tiny_split_dir, killed, overrides, "--resume")) == 0
+    out = capsys.readouterr().out
+    assert f"run dir: {killed}" in out and "validation: accuracy" in out
+    resumed = json.loads((killed / "train_summary.json").read_text())
+    assert resumed["resumed"] is True and resumed["epochs_completed"] == 4.0
+
+    fresh = train(tiny_split_dir, "scratch:bert", tmp_path / "fresh", overrides=overrides, quiet=True)
+    assert resumed["validation"] == pytest.approx(fresh.metrics, abs=1e-6)
+    assert resumed["global_step"] == fresh.summary["global_step"]
+    np.testing.assert_allclose(val_logits(killed, tiny_split_dir), val_logits(fresh.run_dir, tiny_split_dir), atol=1e-5)
+    epochs = [json.loads(line)["epoch"] for line in (killed / "history.jsonl").read_text().splitlines() if "eval_f1" in line]
+    assert epochs == [1.0, 2.0, 3.0, 4.0]  # no duplicated rows from the killed attempt
+
+
+def test_torchrun_two_processes_write_one_run_dir(tiny_split_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    overrides = settings(tmp_path, "train.epochs=2")
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "-m", "fakenews", *cli_args(tiny_split_dir, out, overrides)],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("run dir:") == 1  # only rank 0 reports
+    run = RunDir.open(out)
+    summary = json.loads(run.train_summary.read_text())
+    assert summary["world_size"] == 2 and summary["device"] == "cpu"
+    assert summary["global_step"] == 6  # 40 articles / (batch 8 x 2 processes) = 3 steps per epoch
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["ddp"]
+    assert len([line for line in run.history.read_text().splitlines() if "eval_f1" in line]) == 2  # one writer
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def write_split(path: Path, frames: dict[str, object], *, manifest: bool = True) -> Path:
+    from fakenews.splits import fingerprint, write_split_files
+
+    path.mkdir(parents=True)
+    write_split_files(path, frames)  # type: ignore[arg-type]
+    if manifest:
+        (path / "manifest.json").write_text(json.dumps({"fingerprint": fingerprint(frames)}))  # type: ignore[arg-type]
+    return path
+
+
+def test_bad_split_dirs(tiny_split_dir: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frames = {s: pd.read_csv(tiny_split_dir / f"{s}.csv", dtype={"id": str}) for s in ("train", "validation", "test")}
+    no_manifest = write_split(tmp_path / "nomanifest", frames, manifest=False)
+    with pytest.raises(FakeNewsError, match=re.escape(f"split dir {no_manifest} has no manifest.json; expected one written by `fakenews prepare`")):
+        check_split_dir(no_manifest)
+    empty = write_split(tmp_path / "empty", {**frames, "train": frames["train"].iloc[:0]})
+    with pytest.raises(FakeNewsError, match=re.escape(f"the train split of {empty} has no rows; re-run `fakenews prepare` with a train ratio > 0")):
+        check_split_dir(empty)
+    fake_only = frames["train"][frames["train"]["label"] == 1]
+    one_class = write_split(tmp_path / "oneclass", {**frames, "train": fake_only})
+    with pytest.raises(FakeNewsError, match=re.escape(f"the train split of {one_class} has only fake articles (20); a classifier needs both real (0) and fake (1) articles")):
+        check_split_dir(one_class)
+
+
+def test_cli_bad_inputs(tiny_split_dir: Path, tiny_baseline_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def error(*args: str) -> str:
+        assert main(list(args)) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+        return err
+
+    split, out = str(tiny_split_dir), str(tmp_path / "run")
+    assert "unknown model preset 'bert'; known presets: minilm-l6, albert-base-v2" in error("train", split, "--model", "bert", "--out", out)
+    assert "use --model minilm-l6 (shipped offline)" in error("train", split, "--model", "google/electra-small", "--out", out)
+    assert "did you mean 'train.learning_rate'?" in error("train", split, "--model", "tfidf-logreg", "--out", out, "--set", "train.lr=1")
+    assert "train.epochs expects a number; found 'many'" in error("train", split, "--model", "tfidf-logreg", "--out", out, "--set", "train.epochs=many")
+    assert "--report-to must be one of none, tensorboard, mlflow; found 'wandb'" in error(
+        "train", split, "--model", "tfidf-logreg", "--out", out, "--report-to", "wandb"
+    )
+    base = str(tiny_baseline_run_dir)
+    assert f"{base} already holds a complete run; choose a new --out or pass --force to replace it." in error(
+        "train", split, "--model", "tfidf-logreg", "--out", base
+    )
+    assert "nothing to resume" in error("train", split, "--model", "tfidf-logreg", "--out", out, "--resume")
+    assert not (tmp_path / "run").exists()
+
+
+def test_force_replaces_a_run_and_resume_checks_the_data(tiny_split_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "base"
+    train(tiny_split_dir, "tfidf-logreg", out, quiet=True)
+    (out / "stray.txt").write_text("old")
+    train(tiny_split_dir, "tfidf-logreg", out, force=True, quiet=True)
+    assert not (out / "stray.txt").exists() and RunDir.open(out)
+    # an interrupted run whose data changed since
+    shutil.rmtree(out / "model")
+    manifest = json.loads((out / "data_manifest.json").read_text())
+    (out / "data_manifest.json").write_text(json.dumps({**manifest, "fingerprint": "0" * 64}))
+    with pytest.raises(FakeNewsError, match=re.escape(f"cannot resume {out}: it was trained on data with fingerprint {'0' * 64} but {tiny_split_dir} has {manifest['fingerprint']}")):
+        train(tiny_split_dir, "tfidf-logreg", out, resume=True, quiet=True)
+
+
+@pytest.mark.parametrize(("report_to", "pattern"), [("tensorboard", "tensorboard/events.out.tfevents.*"), ("mlflow", "mlruns/*/*/metrics/eval_f1")])
+def test_report_to_writes_a_local_store(tiny_split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report_to: str, pattern: str) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = train(tiny_split_dir, "scratch:bert", tmp_path / "run", overrides=settings(tmp_path, "train.epochs=1"), report_to=report_to, quiet=True)
+    assert list(result.run_dir.glob(pattern)), sorted(str(p.relative_to(result.run_dir)) for p in result.run_dir.rglob("*"))[:40]

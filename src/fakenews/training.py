@@ -292,6 +292,7 @@ def _train_baseline(split: SplitDir, config: RunConfig, run: RunDir, *, force: b
         "n_train": len(train_frame),
         "n_validation": len(val_frame),
         "data_fingerprint": split.fingerprint,
+        "split_dir": str(split.path.resolve()),
         "validation": metrics,
         "chosen_C": model.C_,
         "resumed": False,
@@ -417,30 +418,25 @@ def tokenize_split(tokenizer: Any, frame: Any, *, name: str, config: RunConfig, 
     return dataset
 
 
-class _HistoryCallback:
-    """Appends every Trainer log (loss, learning rate, eval metrics) as one JSON line (rank 0 only)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        if not state.is_world_process_zero or not logs:
-            return
-        row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, default=float) + "\n")
-        if any(k.startswith("eval_") for k in logs):
-            shown = ", ".join(f"{k[5:]} {v:.4f}" for k, v in logs.items() if k.startswith("eval_") and isinstance(v, float))
-            logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
-
-
-def _callback(obj: Any) -> Any:
-    """Make a plain object a TrainerCallback (so the module imports without transformers)."""
+def history_callback(path: Path) -> Any:
+    """A TrainerCallback appending every log (loss, learning rate, eval metrics) to ``path`` as one
+    JSON line; rank 0 only."""
     from transformers import TrainerCallback
 
-    cls = type(type(obj).__name__, (type(obj), TrainerCallback), {})
-    obj.__class__ = cls
-    return obj
+    class HistoryCallback(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            if not state.is_world_process_zero or not logs:
+                return
+            row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+            if "eval_loss" in logs:
+                shown = ", ".join(
+                    f"{k[5:]} {v:.4f}" for k, v in logs.items() if k.startswith("eval_") and k[5:] in _METRIC_KEYS
+                )
+                logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
+
+    return HistoryCallback()
 
 
 def _truncate_history(path: Path, step: int) -> None:
@@ -452,11 +448,17 @@ def _truncate_history(path: Path, step: int) -> None:
 
 
 def last_checkpoint(run: RunDir) -> Path | None:
-    """The newest complete ``checkpoints/checkpoint-N`` (with ``trainer_state.json``), or None."""
+    """The newest complete ``checkpoints/checkpoint-N`` (``trainer_state.json`` is written last), or None."""
     if not run.checkpoints.is_dir():
         return None
-    done = [p for p in run.checkpoints.glob("checkpoint-*") if (p / "trainer_state.json").is_file() and p.name.split("-")[-1].isdigit()]
-    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    numbered = [p for p in run.checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for path in sorted(numbered, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # killed while this checkpoint was being written
+        return path
+    return None
 
 
 def _tracking_callbacks(report_to: str, run: RunDir) -> list[Any]:
@@ -571,7 +573,7 @@ def _train_transformer(
         padding = "max_length" if config.data.padding == "max_length" else "longest"
         collator = DataCollatorWithPadding(tokenizer, padding=padding, max_length=config.data.max_length if padding == "max_length" else None)
 
-        callbacks: list[Any] = [_callback(_HistoryCallback(run.history))]
+        callbacks: list[Any] = [history_callback(run.history)]
         if has_eval and config.train.early_stopping_patience is not None:
             callbacks.append(
                 EarlyStoppingCallback(
@@ -633,6 +635,7 @@ def _train_transformer(
             "n_train": len(train_ds),
             "n_validation": len(val_frame),
             "data_fingerprint": split.fingerprint,
+            "split_dir": str(split.path.resolve()),
             "total_steps_planned": total_steps,
             "warmup_steps": args.warmup_steps,
             "train_loss": float(output.training_loss),
