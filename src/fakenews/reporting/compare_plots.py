@@ -175,8 +175,8 @@ def cross_dataset_figure(
                 ax.text(j, i, "not evaluated", ha="center", va="center", fontsize=8, color="#666666")
                 continue
             colour = "black" if grid[i, j] > 0.6 else "white"
-            ax.text(j, i, f"{grid[i, j]:.3f}" + (" *" if own else ""), ha="center", va="center", fontsize=10,
-                    color=colour, fontweight="bold" if own else "normal")  # fmt: skip
+            ax.text(j, i, f"{grid[i, j]:.3f}" + (" *" if own else ""), ha="center", va="center", fontsize=11 if own else 10,
+                    color=colour)  # fmt: skip
             if own:
                 ax.add_patch(
                     Rectangle(
