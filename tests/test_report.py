@@ -43,6 +43,8 @@ def test_html_escapes_data(report_dir: Path) -> None:
     assert "<script>alert" not in page and "evil.example/x.png\">" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&amp; &quot;quoted&quot;" in page
+    md = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "&lt;script&gt;alert('x')&lt;/script&gt;" in md
 
 
 def test_every_section_in_order(report_dir: Path) -> None:

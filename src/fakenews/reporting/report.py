@@ -118,6 +118,11 @@ def _md(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _md_safe(text: str) -> str:
+    """Article text for Markdown: ``<``/``>``/``&`` escaped so a renderer shows, never runs, embedded HTML."""
+    return html.escape(text, quote=False)
+
+
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
@@ -356,7 +361,7 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
             out += [
                 _md_table(
                     ["id", "kind", "P(fake)", "chars", "snippet"],
-                    [[f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "", m.snippet] for m in e.top],
+                    [[f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "", _md_safe(m.snippet)] for m in e.top],
                 ),
                 "",
             ]
