@@ -256,8 +256,26 @@ def _record_number(prefix: str, *, csv_rows: bool) -> int:
         return prefix.count("\n") + 1
 
 
-def _decode(raw: bytes, path: Path, what: str, *, csv_rows: bool, header: bool) -> str:
-    """UTF-8 text of ``raw``; a non-UTF-8 byte or a NUL byte is an error naming the data row."""
+CHECK_CHUNK = 1 << 24
+"""Bytes per piece when checking a file is UTF-8 (pieces end at a newline: no character is cut)."""
+
+
+def _first_bad_byte(raw: bytes) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, without decoding the whole file at once."""
+    start = 0
+    while start < len(raw):
+        cut = raw.find(b"\n", start + CHECK_CHUNK)
+        end = len(raw) if cut < 0 else cut + 1
+        try:
+            raw[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return start + exc.start
+        start = end
+    return None
+
+
+def _check_text(raw: bytes, path: Path, what: str, *, csv_rows: bool, header: bool) -> None:
+    """Refuse non-UTF-8 bytes and NUL bytes, naming the data row (and line) they are in."""
 
     def where(offset: int) -> str:
         prefix = raw[:offset].decode("utf-8", errors="replace")
@@ -266,22 +284,22 @@ def _decode(raw: bytes, path: Path, what: str, *, csv_rows: bool, header: bool) 
         return f"data row {record} (line {line})" if record >= 1 else f"the header (line {line})"
 
     nul = raw.find(b"\x00")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if 0 <= nul < exc.start:
-            raise FakeNewsError(
-                f"{what} {path} contains binary data (a NUL byte in {where(nul)}); expected UTF-8 text."
-            ) from None
-        raise FakeNewsError(
-            f"{what} {path} is not UTF-8: byte 0x{raw[exc.start]:02x} in {where(exc.start)}; "
-            "re-encode the file as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
-        ) from None
-    if nul >= 0:
+    bad = _first_bad_byte(raw)
+    if nul >= 0 and (bad is None or nul < bad):
         raise FakeNewsError(
             f"{what} {path} contains binary data (a NUL byte in {where(nul)}); expected UTF-8 text."
         )
-    return text
+    if bad is not None:
+        raise FakeNewsError(
+            f"{what} {path} is not UTF-8: byte 0x{raw[bad]:02x} in {where(bad)}; "
+            "re-encode the file as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+        )
+
+
+def _decode(raw: bytes, path: Path, what: str, *, csv_rows: bool, header: bool) -> str:
+    """UTF-8 text of ``raw`` (a leading BOM dropped), after :func:`_check_text`."""
+    _check_text(raw, path, what, csv_rows=csv_rows, header=header)
+    return raw.decode("utf-8-sig")
 
 
 def _sha256(data: bytes) -> str:
@@ -297,9 +315,8 @@ def _folder_digest(files: Iterable[tuple[str, bytes]]) -> str:
 
 def _read_csv_frame(path: Path, what: str = "CSV file") -> tuple[pd.DataFrame, bytes]:
     raw = _require_file(path, what)
-    _decode(
-        raw, path, what, csv_rows=True, header=True
-    )  # only to name a bad row; pandas decodes itself
+    # Checked here only to name a bad row; pandas decodes the bytes itself.
+    _check_text(raw, path, what, csv_rows=True, header=True)
     try:
         frame = pd.read_csv(
             io.BytesIO(raw), encoding="utf-8-sig", dtype=str, keep_default_na=False, na_filter=False
