@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn import metrics as skm
 
 from fakenews.cli import main
@@ -296,3 +297,16 @@ def test_baseline_run_evaluates_too(tiny_baseline_run_dir: Path, tiny_split_dir:
     result = evaluate(run, data=tiny_split_dir, quiet=True)
     assert result.metrics.n == 12
     assert (run / "README.md").read_text().startswith("---\nlibrary_name: sklearn\n")
+
+
+def test_chunks_evaluation_does_not_overwrite_the_default(run_copy: Path, tiny_split_dir: Path) -> None:
+    default = evaluate(run_copy, data=tiny_split_dir, quiet=True)
+    chunks = evaluate(run_copy, data=tiny_split_dir, long="chunks", quiet=True)
+    assert (default.key, chunks.key) == ("test", "test+chunks")
+    doc = json.loads((run_copy / "metrics" / "test+chunks.json").read_text())
+    assert doc["long"] == "chunks" and doc["in_domain"] is True
+    assert json.loads((run_copy / "metrics" / "test.json").read_text())["long"] == "truncate"
+    assert (run_copy / "plots" / "test+chunks_confusion.png").is_file()
+    readme = (run_copy / "README.md").read_text()
+    assert "| `test+chunks` |" in readme
+    assert len(yaml.safe_load(readme.split("---\n")[1])["model-index"][0]["results"]) == 1

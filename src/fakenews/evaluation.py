@@ -8,8 +8,9 @@ columns ``[P(real), P(fake)]``) so they can be checked against scikit-learn and 
 ``plots/<key>_{confusion,roc,reliability,length,per_class}.png``
 
 where ``key`` is :func:`fakenews.rundir.eval_key` (``test`` in-domain, ``horne2017.test`` on
-another data set). Everything is computed before the first file is written, and every file is
-written atomically, so a bad input leaves the run dir as it was.
+another data set), plus ``+chunks`` / ``+onnx`` for a non-default inference (``test+chunks``).
+Everything is computed before the first file is written, and every file is written atomically,
+so a bad input leaves the run dir as it was.
 """
 
 from __future__ import annotations
@@ -387,6 +388,15 @@ def run_split_dir(run: RunDir) -> Path:
     return path
 
 
+def variant_suffix(*, long: str = "truncate", backend: str = "torch") -> str:
+    """``""`` for the default inference (torch, truncate); else ``+chunks``, ``+onnx`` or ``+onnx+chunks``.
+
+    Appended to the evaluation key, so ``metrics/test.json`` always holds the default inference
+    and another variant never overwrites it.
+    """
+    return ("+onnx" if backend == "onnx" else "") + ("+chunks" if long == "chunks" else "")
+
+
 def evaluate(
     run_dir: Path | str,
     *,
@@ -423,7 +433,7 @@ def evaluate(
     frame = split_dir.split(split)
     in_domain = split_dir.fingerprint == run.data_fingerprint
     data_name = None if in_domain else split_dir.name
-    key = eval_key(split, data_name)
+    key = eval_key(split, data_name) + variant_suffix(long=long, backend=backend)
     predictor = load_predictor(run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet)
     logger.info("evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key)
     probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)

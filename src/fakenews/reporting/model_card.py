@@ -189,6 +189,8 @@ def _front_matter(card: dict[str, Any], in_domain: dict[str, Any], kind: str) ->
         meta["base_model"] = base
     results = []
     for key, doc in sorted(in_domain.items()):
+        if "+" in key:  # a non-default inference variant (test+chunks): in the tables, not the index
+            continue
         values = [
             {"type": "accuracy", "value": doc.get("accuracy"), "name": "accuracy"},
             {"type": "f1", "value": doc.get("f1_weighted"), "name": "F1 (weighted)"},
