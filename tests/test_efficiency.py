@@ -68,6 +68,7 @@ def test_throughput_reuses_articles_to_fill_enough_batches() -> None:
     assert seen[0] == ["a", "b"]  # warm-up
     assert seen[1:] == [["a", "b"], ["c", "a"], ["b", "c"], ["a", "b"]]
     assert result.per_s > 0 and result.ci[0] <= result.per_s <= result.ci[1]
+    assert result.per_s_sustained > 0
 
 
 def test_benchmark_cli_writes_every_contract_key(tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path,
