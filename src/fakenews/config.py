@@ -351,9 +351,11 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
 
 def _unknown_key_hint(key: str) -> str:
     keys = valid_keys()
-    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+    section, _, leaf = key.rpartition(".")
+    # an abbreviation by initials ("train.lr" -> train.learning_rate, "train.bs" -> train.batch_size)
+    close = [k for k in keys if k.rpartition(".")[0] == section and "".join(w[0] for w in k.rpartition(".")[2].split("_")) == leaf]
+    close = close or difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
     if not close:  # a right leaf under a wrong section ("training.epochs") still deserves a hint
-        leaf = key.rsplit(".", 1)[-1]
         close = [k for k in keys if k.rsplit(".", 1)[-1] == leaf][:1] or difflib.get_close_matches(
             leaf, keys, n=1, cutoff=0.5
         )

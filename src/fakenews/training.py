@@ -469,12 +469,20 @@ def _tracking_callbacks(report_to: str, run: RunDir) -> list[Any]:
         return [TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(run.path / "tensorboard")))]
     if report_to == "mlflow":
         import mlflow
-        from transformers.integrations import MLFlowCallback
+        from transformers.integrations import MLflowCallback
 
         if not os.environ.get("MLFLOW_TRACKING_URI"):
-            mlflow.set_tracking_uri((run.path / "mlruns").resolve().as_uri())
-        mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "fakenews"))
-        return [MLFlowCallback()]
+            # a local store in the run dir (MLflow's file store is deprecated: SQLite, its successor)
+            store = run.path.resolve() / "mlruns"
+            store.mkdir(parents=True, exist_ok=True)
+            mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+            name = os.environ.get("MLFLOW_EXPERIMENT_NAME", "fakenews")
+            if mlflow.get_experiment_by_name(name) is None:
+                mlflow.create_experiment(name, artifact_location=(store / "artifacts").as_uri())
+            mlflow.set_experiment(name)
+        else:
+            mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "fakenews"))
+        return [MLflowCallback()]
     return []
 
 
@@ -542,22 +550,22 @@ def _train_transformer(
     tokenizer_dir = run.checkpoints / TOKENIZER_DIR
 
     with _torch_threads(config.train.torch_threads), _progress_bars(enabled=not quiet):
-        with args.main_process_first(desc="set up run dir"):
-            if main:
-                _start_run_dir(run, config, split, force=force, resume=resume)
         train_texts = split.frames["train"]["combined_text"].tolist()
         transformers.set_seed(config.seed)
+        # Build before writing anything: a model that cannot be loaded leaves no run dir behind.
         with args.main_process_first(desc="build model"):
-            if source.origin == "scratch" and tokenizer_dir.is_dir():
-                # resume, or a rank > 0: the tokenizer this run already trained on its train split
+            if resume and source.origin == "scratch" and tokenizer_dir.is_dir():
                 model, tokenizer = _scratch_with_tokenizer(source, config, tokenizer_dir)
-            else:
+            else:  # rank 0 trains a scratch tokenizer into the cache; the other ranks read it there
                 model, tokenizer = build_model_and_tokenizer(
                     source, config.model, train_texts=train_texts, max_length=config.data.max_length,
                     tokenizer_cache=cache_root(config) / "tokenizers",
                 )  # fmt: skip
-                if source.origin == "scratch" and main:
-                    tokenizer.save_pretrained(str(tokenizer_dir))
+        with args.main_process_first(desc="set up run dir"):
+            if main:
+                _start_run_dir(run, config, split, force=force, resume=resume)
+                if source.origin == "scratch" and not tokenizer_dir.is_dir():
+                    tokenizer.save_pretrained(str(tokenizer_dir))  # what --resume rebuilds the model around
         with args.main_process_first(desc="tokenize"):
             train_ds = tokenize_split(tokenizer, split.frames["train"], name="train", config=config, split_fingerprint=split.fingerprint)
             val_ds = (
