@@ -1,0 +1,540 @@
+"""ONNX export and int8 quantization of a transformer run, checked against the PyTorch model.
+
+``export_onnx(run_dir)`` writes ``RUN_DIR/onnx/``::
+
+    onnx/
+      model.onnx | model.int8.onnx   the classifier (inputs: the tokenizer's ids and mask;
+                                     output ``logits`` of shape (batch, 2); batch and sequence
+                                     axes dynamic)
+      config.json, tokenizer files   copied from ``model/`` (labels, vocabulary)
+      export.json                    what was exported and how it compares with PyTorch
+
+The model is exported with ``torch.onnx.export`` (the ``torch.export``-based exporter that is
+torch's default, falling back to the TorchScript exporter for models it cannot trace), and
+optionally quantized with ONNX Runtime's dynamic int8 quantization (weights int8, activations
+quantized on the fly). The export then scores the exported model and the PyTorch model on the
+same articles of the run's test split with the same batch size and records accuracy change,
+agreement and speed-up. A quantized model whose accuracy drops by more than ``max_drop`` points
+is refused (nothing is written) unless ``force``.
+
+:class:`OnnxPredictor` serves the export with ONNX Runtime: the same tokenization, truncation,
+long-article windows and length-sorted batches as the PyTorch predictor in
+:mod:`fakenews.inference`, only the forward pass differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from fakenews.errors import FakeNewsError
+from fakenews.inference import (
+    CPU_BATCH_SIZE,
+    LongMode,
+    TransformerPredictor,
+    Windowing,
+    load_predictor,
+    run_kind,
+    windowing_from_config,
+)
+from fakenews.io import atomic_dir, read_json, write_json
+from fakenews.progress import track
+from fakenews.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+Quantize = Literal["none", "int8"]
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+EXPORT_JSON = "export.json"
+OPSET = 18
+"""ONNX opset of the export (18: what torch 2.13's exporter targets by default)."""
+WARMUP_TEXTS = 8
+"""Articles predicted once by each backend before timing starts (not counted)."""
+MODEL_FILES_TO_COPY = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "merges.txt",
+    "vocab.json",
+    "added_tokens.json",
+)
+
+
+# --------------------------------------------------------------------------- the predictor
+
+
+class OnnxPredictor(TransformerPredictor):
+    """The ONNX export of a run, run by ONNX Runtime on CPU.
+
+    Tokenization, truncation (``data.truncation`` of the run), ``long="chunks"`` windows and
+    length-sorted batching are inherited from :class:`fakenews.inference.TransformerPredictor`,
+    so both backends see exactly the same token ids; only the forward pass differs.
+
+    Args:
+        run: the run dir whose ``onnx/`` holds the export (write it with ``fakenews export``).
+        long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
+        batch_size: texts (or windows) per forward pass; default 16.
+        stride: chunk step in tokens for ``long="chunks"``; default half a window.
+        quiet: no progress bar when True (default).
+        onnx_dir: the folder with the export; default ``RUN_DIR/onnx``.
+        threads: ONNX Runtime intra-op threads; default ``None`` lets ONNX Runtime choose
+            (one per physical core).
+    """
+
+    kind = "transformer"
+
+    def __init__(
+        self,
+        run: RunDir | Path | str,
+        *,
+        long: LongMode = "truncate",
+        batch_size: int | None = None,
+        stride: int | None = None,
+        quiet: bool = True,
+        onnx_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        # Deliberately not calling TransformerPredictor.__init__: it would load the torch model.
+        run = run if isinstance(run, RunDir) else RunDir.open(run)
+        self.run = run
+        self.onnx_dir = Path(onnx_dir) if onnx_dir is not None else run.onnx
+        self.model_file = find_onnx_model(self.onnx_dir, run)
+        self.windowing: Windowing = windowing_from_config(run.read_config(), long=long, stride=stride)
+        if batch_size is not None and batch_size < 1:
+            raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
+        self.batch_size = batch_size or CPU_BATCH_SIZE
+        self.quiet = quiet
+        self.device = "cpu"
+        self.model_dir = self.onnx_dir
+        self.tokenizer = _load_tokenizer(self.onnx_dir)
+        self.session = _session(self.model_file, threads=threads)
+        self._input_names = [i.name for i in self.session.get_inputs()]
+        self._init_encoding()
+
+    def _init_encoding(self) -> None:
+        from fakenews.inference import _special_tokens
+
+        self._prefix, self._suffix = _special_tokens(self.tokenizer)
+        pad = self.tokenizer.pad_token_id
+        self._pad_id = int(pad) if pad is not None else 0
+        self._room = self.windowing.max_length - len(self._prefix) - len(self._suffix)
+        if self._room < 1:
+            raise FakeNewsError(
+                f"data.max_length {self.windowing.max_length} leaves no room for text after "
+                f"{len(self._prefix) + len(self._suffix)} special tokens; raise it."
+            )
+
+    # -- facts for benchmark / model card
+    @property
+    def path(self) -> str:
+        precision = "int8" if self.model_file.name == INT8_FILE else "fp32"
+        mode = "chunks" if self.windowing.long == "chunks" else self.windowing.truncation
+        return f"onnxruntime-{precision}-dynamic-padding-{mode}-cpu"
+
+    def parameter_counts(self) -> tuple[int, int]:
+        """(total, total): every initializer element of the graph (an export trains nothing)."""
+        import onnx
+
+        model = onnx.load(str(self.model_file), load_external_data=False)
+        total = int(sum(int(np.prod(t.dims)) for t in model.graph.initializer))
+        return total, 0
+
+    def memory_bytes(self) -> int:
+        """Size of the ONNX file (the weights ONNX Runtime holds)."""
+        return int(self.model_file.stat().st_size)
+
+    # -- forward
+    def _forward_sorted(self, windows: list[list[int]]) -> np.ndarray:
+        order = np.argsort([-len(w) for w in windows], kind="stable")
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        probs = np.zeros((len(windows), 2), dtype=np.float64)
+        for idx in track(batches, total=len(batches), description="predicting (onnx)", quiet=self.quiet):
+            feed = self._pad_np([windows[i] for i in idx])
+            logits = self.session.run(["logits"], feed)[0].astype(np.float64)
+            probs[idx] = _softmax(logits)
+        return probs
+
+    def _pad_np(self, batch: list[list[int]]) -> dict[str, np.ndarray]:
+        width = max(len(w) for w in batch)
+        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, w in enumerate(batch):
+            ids[row, : len(w)] = w
+            mask[row, : len(w)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return {name: feed[name] for name in self._input_names}
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def find_onnx_model(onnx_dir: Path, run: RunDir | None = None) -> Path:
+    """The model file of an export: the one ``export.json`` names, else whichever exists."""
+    where = run.path if run is not None else onnx_dir.parent
+    hint = f"run `fakenews export {where} --format onnx` first"
+    if not onnx_dir.is_dir():
+        raise FakeNewsError(f"{onnx_dir} does not exist; --backend onnx needs the ONNX export: {hint}.")
+    named = None
+    if (onnx_dir / EXPORT_JSON).is_file():
+        named = read_json(onnx_dir / EXPORT_JSON, what="export record").get("model_file")
+    candidates = [named] if named else [FP32_FILE, INT8_FILE]
+    for name in candidates:
+        if (onnx_dir / str(name)).is_file():
+            return onnx_dir / str(name)
+    raise FakeNewsError(f"{onnx_dir} holds no {' or '.join(map(str, candidates))}; the export is incomplete: {hint}.")
+
+
+def _load_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(folder)
+    except Exception as exc:
+        raise FakeNewsError(
+            f"could not load the tokenizer copied into {folder} ({type(exc).__name__}: {exc}); "
+            "re-run `fakenews export`."
+        ) from None
+
+
+def _session(model_file: Path, *, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FakeNewsError(
+            f"ONNX Runtime could not load {model_file} ({msg}); the file is corrupt or incomplete: re-run `fakenews export`."
+        ) from None
+
+
+# --------------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What ``export_onnx`` wrote and measured (also the content of ``onnx/export.json``).
+
+    Accuracies are fractions in [0, 1]; ``accuracy_change_pts`` is ``(onnx - torch) * 100``
+    (negative: the export is worse); ``agreement`` is the share of articles with the same
+    predicted label; ``speedup`` is PyTorch seconds / ONNX seconds on the same articles with
+    the same batch size (above 1: ONNX is faster).
+    """
+
+    onnx_dir: str
+    model_file: str
+    format: str
+    quantize: str
+    exporter: str
+    opset: int
+    data_path: str
+    data_fingerprint: str
+    split: str
+    n: int
+    batch_size: int
+    max_length: int
+    truncation: str
+    accuracy_torch: float
+    accuracy_onnx: float
+    accuracy_change_pts: float
+    max_drop_pts: float
+    forced: bool
+    agreement: float
+    max_abs_prob_diff: float
+    mean_abs_prob_diff: float
+    torch_seconds: float
+    onnx_seconds: float
+    torch_articles_per_s: float
+    onnx_articles_per_s: float
+    speedup: float
+    torch_threads: int
+    onnxruntime_threads: str
+    size_mb_torch: float
+    size_mb_onnx: float
+    torch_version: str
+    onnxruntime_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export_onnx(
+    run_dir: Path | str,
+    *,
+    format: str = "onnx",
+    quantize: Quantize = "none",
+    max_drop: float = 1.0,
+    force: bool = False,
+    data: Path | str | None = None,
+    split: str = "test",
+    batch_size: int | None = None,
+    quiet: bool = True,
+) -> ExportResult:
+    """Export a transformer run to ``RUN_DIR/onnx/`` and compare it with the PyTorch model.
+
+    Args:
+        run_dir: a transformer run dir written by ``fakenews train``.
+        format: ``onnx`` (the only format; default).
+        quantize: ``none`` (default: fp32 ``model.onnx``) or ``int8`` (dynamic int8
+            ``model.int8.onnx``).
+        max_drop: largest accepted accuracy drop of the export against PyTorch on ``split``,
+            in percentage points (default 1.0); a larger drop is refused.
+        force: keep an export whose accuracy dropped by more than ``max_drop`` (default False).
+        data: split dir to score on; default the one the run was trained on.
+        split: ``test`` (default), ``validation`` or ``train``.
+        batch_size: texts per forward pass for both backends; default 16.
+        quiet: no progress bars when True (default).
+
+    Returns:
+        :class:`ExportResult`. An existing ``onnx/`` is replaced only when the new export succeeds.
+    """
+    from fakenews.evaluation import predictions_from_probs, resolve_data
+
+    if format != "onnx":
+        raise FakeNewsError(f"--format must be onnx (the only export format); found {format!r}.")
+    if quantize not in ("none", "int8"):
+        raise FakeNewsError(f"--quantize must be int8 (or omitted for fp32); found {quantize!r}.")
+    if not max_drop >= 0:
+        raise FakeNewsError(f"--max-drop must be a non-negative number of accuracy points; found {max_drop}.")
+    run = RunDir.open(run_dir)
+    config = run.read_config()
+    if run_kind(config) == "baseline":
+        raise FakeNewsError(
+            f"{run.path} is a TF-IDF baseline run; ONNX export is for transformer runs "
+            "(the baseline already runs fast on CPU without PyTorch: use --backend torch, the default)."
+        )
+    frame = resolve_data(run, data).split(split)
+    texts = frame["combined_text"].tolist()
+    labels = frame["label"].to_numpy(dtype=int)
+    batch = batch_size or CPU_BATCH_SIZE
+    torch_predictor = load_predictor(run, backend="torch", batch_size=batch, device="cpu", quiet=quiet)
+
+    if run.onnx.exists():
+        logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
+    with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
+        fp32 = tmp / FP32_FILE
+        exporter = export_model(torch_predictor.model, torch_predictor.tokenizer, fp32)
+        model_file = fp32
+        if quantize == "int8":
+            model_file = tmp / INT8_FILE
+            quantize_int8(fp32, model_file)
+            fp32.unlink()
+        copy_tokenizer(run.model, tmp)
+        write_json(tmp / EXPORT_JSON, {"model_file": model_file.name})  # lets OnnxPredictor find it
+        onnx_predictor = OnnxPredictor(run, batch_size=batch, quiet=quiet, onnx_dir=tmp)
+
+        logger.info("scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch)
+        torch_probs, torch_s = _timed(torch_predictor, texts)
+        onnx_probs, onnx_s = _timed(onnx_predictor, texts)
+        torch_pred, onnx_pred = predictions_from_probs(torch_probs), predictions_from_probs(onnx_probs)
+        acc_torch = float(np.mean(torch_pred == labels))
+        acc_onnx = float(np.mean(onnx_pred == labels))
+        change = (acc_onnx - acc_torch) * 100.0
+        diff = np.abs(onnx_probs[:, 1] - torch_probs[:, 1])
+        if -change > max_drop and not force:
+            raise FakeNewsError(
+                f"the {quantize if quantize != 'none' else 'fp32'} ONNX model's {split} accuracy is {acc_onnx:.4f} "
+                f"against {acc_torch:.4f} for PyTorch, a drop of {-change:.2f} points (more than --max-drop {max_drop:g}); "
+                "nothing was written: export without --quantize, raise --max-drop, or pass --force to keep it."
+            )
+        split_dir = resolve_data(run, data)
+        result = ExportResult(
+            onnx_dir=str(run.onnx),
+            model_file=model_file.name,
+            format="onnx",
+            quantize=quantize,
+            exporter=exporter,
+            opset=OPSET,
+            data_path=str(split_dir.path),
+            data_fingerprint=split_dir.fingerprint,
+            split=split,
+            n=len(texts),
+            batch_size=batch,
+            max_length=onnx_predictor.windowing.max_length,
+            truncation=onnx_predictor.windowing.truncation,
+            accuracy_torch=acc_torch,
+            accuracy_onnx=acc_onnx,
+            accuracy_change_pts=change,
+            max_drop_pts=float(max_drop),
+            forced=bool(force and -change > max_drop),
+            agreement=float(np.mean(torch_pred == onnx_pred)),
+            max_abs_prob_diff=float(diff.max()),
+            mean_abs_prob_diff=float(diff.mean()),
+            torch_seconds=torch_s,
+            onnx_seconds=onnx_s,
+            torch_articles_per_s=len(texts) / torch_s,
+            onnx_articles_per_s=len(texts) / onnx_s,
+            speedup=torch_s / onnx_s,
+            torch_threads=_torch_threads(),
+            onnxruntime_threads="default (one per physical core)",
+            size_mb_torch=_weights_mb(run.model),
+            size_mb_onnx=model_file.stat().st_size / 1e6,
+            torch_version=_version("torch"),
+            onnxruntime_version=_version("onnxruntime"),
+        )
+        write_json(tmp / EXPORT_JSON, result.to_dict())
+    return result
+
+
+def _timed(predictor: Any, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+    """Probabilities and wall seconds for all ``texts``, after one untimed warm-up batch."""
+    predictor.predict_proba(list(texts[:WARMUP_TEXTS]))
+    start = time.perf_counter()
+    probs = np.asarray(predictor.predict_proba(list(texts)), dtype=np.float64)
+    return probs, time.perf_counter() - start
+
+
+def export_model(model: Any, tokenizer: Any, out: Path) -> str:
+    """Write ``model`` as one ONNX file with dynamic batch and sequence axes; return the exporter used."""
+    import torch
+
+    names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in list(getattr(tokenizer, "model_input_names", [])):
+        names.append("token_type_ids")
+    wrapper = _logits_only(model, names).eval()
+    example = _example_inputs(model, names)
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    try:
+        with _quiet_export():
+            program = torch.onnx.export(
+                wrapper,
+                example,
+                None,
+                dynamo=True,
+                input_names=names,
+                output_names=["logits"],
+                dynamic_shapes=(tuple({0: batch, 1: seq} for _ in names),),
+                opset_version=OPSET,
+                verbose=False,
+            )
+            program.save(str(out), external_data=False)
+        exporter = f"torch.onnx.export(dynamo=True) torch {torch.__version__}"
+    except Exception as exc:  # some architectures do not trace with torch.export; TorchScript does
+        logger.info("torch.export-based ONNX export failed (%s); using the TorchScript exporter", type(exc).__name__)
+        out.unlink(missing_ok=True)
+        axes = {n: {0: "batch", 1: "sequence"} for n in names}
+        axes["logits"] = {0: "batch"}
+        with _quiet_export():
+            torch.onnx.export(
+                wrapper,
+                example,
+                str(out),
+                dynamo=False,
+                input_names=names,
+                output_names=["logits"],
+                dynamic_axes=axes,
+                opset_version=17,
+            )
+        exporter = f"torch.onnx.export(dynamo=False) torch {torch.__version__}"
+    model.eval()  # the exporters restore the wrapper's mode recursively; keep inference mode
+    return exporter
+
+
+def _logits_only(model: Any, names: list[str]) -> Any:
+    """A module taking positional tensors in ``names`` order and returning logits (what ONNX graphs take)."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.model(**dict(zip(names, tensors, strict=True))).logits
+
+    return LogitsOnly()
+
+
+def _example_inputs(model: Any, names: list[str]) -> tuple[Any, ...]:
+    """Two rows of distinct length so that neither axis is traced as a constant."""
+    import torch
+
+    seq = int(min(12, getattr(model.config, "max_position_embeddings", 12) or 12))
+    vocab = int(getattr(model.config, "vocab_size", 100) or 100)
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(low=min(5, vocab - 1), high=vocab, size=(2, seq), generator=generator)
+    mask = torch.ones((2, seq), dtype=torch.long)
+    mask[1, seq // 2 :] = 0
+    tensors = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    return tuple(tensors[n] for n in names)
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """Silence the exporters' warnings and torch's per-step log lines."""
+    names = ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "onnx_ir")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    """ONNX Runtime dynamic quantization: int8 weights, activations quantized at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()  # onnxruntime.quantization logs through the root logger
+    level = root.level
+    try:
+        root.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+
+
+def copy_tokenizer(model_dir: Path, dst: Path) -> None:
+    """Copy ``config.json`` and the tokenizer files so the export loads without ``model/``."""
+    for name in MODEL_FILES_TO_COPY:
+        if (model_dir / name).is_file():
+            shutil.copy2(model_dir / name, dst / name)
+
+
+def _weights_mb(model_dir: Path) -> float:
+    """Size of the PyTorch weights file (what the ONNX file's size compares with)."""
+    from fakenews.inference import WEIGHT_FILES
+
+    files = [model_dir / w for w in WEIGHT_FILES if (model_dir / w).is_file()]
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)

@@ -1,0 +1,372 @@
+"""The HTTP service: ``create_app(run_dir)`` loads the model once and answers
+
+- ``POST /predict``: one article ``{"title": "...", "text": "..."}`` -> one prediction, or a
+  batch ``{"articles": [{...}, ...]}`` -> ``{"predictions": [...]}``, in request order;
+- ``GET /health``: liveness, never needs the API key;
+- ``GET /model``: what is served and its measured figures (``model_card.json``,
+  ``metrics/test.json``, ``efficiency.json``, ``onnx/export.json`` when they exist);
+- ``GET /``: one static page to paste an article into; ``/docs``: the OpenAPI docs.
+
+Every error is JSON ``{"error": {"code": ..., "message": ..., "details": [...]}}`` with a 4xx
+status (400 malformed JSON, 401 API key, 404/405 route, 413 body too large, 422 invalid
+article); an unexpected failure is a 500 with a generic message and the traceback only in the
+server log. With an API key, ``/predict`` and ``/model`` need the header ``X-API-Key``; the
+page, the docs and ``/health`` hold no data and stay open.
+"""
+
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fakenews.errors import FakeNewsError
+from fakenews.predict import label_names, to_predictions
+from fakenews.rundir import RunDir
+from fakenews.splits import combine
+
+logger = logging.getLogger(__name__)
+
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """Request limits; anything beyond them gets a 4xx answer, never a 500.
+
+    Args:
+        max_body_bytes: largest request body in bytes (default 2,000,000); larger -> 413.
+        max_articles: most articles in one batch request (default 64); more -> 422.
+        max_chars: most characters in one article's ``text`` or ``title`` (default 100,000,
+            about 15k words; WELFake's longest article has about 142k); more -> 422.
+    """
+
+    max_body_bytes: int = 2_000_000
+    max_articles: int = 64
+    max_chars: int = 100_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_articles", "max_chars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                flag = "--" + name.replace("_", "-")
+                raise FakeNewsError(f"{flag} must be a positive integer; found {value!r}.")
+
+
+# --------------------------------------------------------------------------- request/response models
+
+
+def _request_models(limits: ServeLimits) -> tuple[type[BaseModel], type[BaseModel], Any]:
+    """Pydantic models carrying this app's limits (so the OpenAPI docs show them too)."""
+    text_field = Annotated[str, Field(max_length=limits.max_chars)]
+
+    class Article(BaseModel):
+        """One article. ``text`` must hold visible characters; ``title`` is optional."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+        title: text_field = Field(default="", description="Headline (optional); prepended to the text as in training.")
+        text: text_field = Field(description="Body of the article.")
+
+        @field_validator("text")
+        @classmethod
+        def _not_blank(cls, value: str) -> str:
+            if not value.strip():
+                raise ValueError("text is empty or only whitespace; send the article's text")
+            return value
+
+    class Batch(BaseModel):
+        """Several articles, answered in the same order."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+        articles: list[Article] = Field(min_length=1, max_length=limits.max_articles)
+
+    def _shape(value: Any) -> str:
+        return "batch" if isinstance(value, dict) and "articles" in value else "article"
+
+    body = Annotated[
+        Annotated[Article, Tag("article")] | Annotated[Batch, Tag("batch")],
+        Discriminator(_shape),
+    ]
+    return Article, Batch, body
+
+
+class PredictionOut(BaseModel):
+    """One verdict: ``label`` 1 = fake, 0 = real; ``prob_fake`` = P(fake) in [0, 1]."""
+
+    label: int
+    label_name: str
+    prob_fake: float
+
+
+class BatchOut(BaseModel):
+    predictions: list[PredictionOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised while the body streams in; FastAPI passes HTTPExceptions on to our 413 handler."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
+
+
+class BodyLimitMiddleware:
+    """413 for a body over ``max_bytes``: by ``Content-Length`` up front, else while it streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413,
+            "body_too_large",
+            f"request body is larger than the limit of {self.max_bytes:,} bytes; send fewer or shorter articles.",
+        )
+        await response(scope, receive, send)
+
+
+def _field_errors(exc: RequestValidationError) -> tuple[int, str, str, list[dict[str, Any]]]:
+    """Status, code, one-line message and cleaned details for a validation failure."""
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "article", "batch")]
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        details.append({"loc": loc, "type": str(err.get("type", "")), "msg": msg})
+    if any(d["type"] == "json_invalid" for d in details):
+        return 400, "malformed_json", "request body is not valid JSON; send a JSON object such as {\"text\": \"...\"}.", details
+    if not details:
+        return 422, "invalid_request", "invalid request.", details
+    first = details[0]
+    where = ".".join(first["loc"]) or "body"
+    message = f"{where}: {first['msg']}"
+    if first["type"] == "missing" and not first["loc"]:
+        message = 'request body is missing; send {"text": "..."} or {"articles": [{"text": "..."}]}.'
+    elif first["type"] in ("model_attributes_type", "model_type", "dict_type"):
+        if first["loc"]:
+            message = f'{where}: each article must be a JSON object such as {{"title": "...", "text": "..."}}.'
+        else:
+            message = 'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.'
+    return 422, "invalid_article", message, details
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        logger.warning("could not read %s; /model leaves it out", path)
+        return None
+
+
+def _static_page() -> str:
+    return resources.files("fakenews.serving").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app(
+    run_dir: Path | str,
+    *,
+    api_key: str | None = None,
+    limits: ServeLimits | None = None,
+    backend: Literal["torch", "onnx"] = "torch",
+    long: Literal["truncate", "chunks"] = "truncate",
+    batch_size: int | None = None,
+    device: str = "auto",
+    predictor: Any | None = None,
+) -> FastAPI:
+    """The FastAPI app serving the run in ``run_dir``; the model is loaded here, once.
+
+    Args:
+        run_dir: a run dir written by ``fakenews train``.
+        api_key: when set, ``/predict`` and ``/model`` need the header ``X-API-Key`` with this
+            value (401 otherwise); default None (no key).
+        limits: request limits (:class:`ServeLimits`; default its defaults).
+        backend: ``torch`` (default) or ``onnx`` (``fakenews export`` first).
+        long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
+        batch_size: texts per forward pass (a request's articles are sorted by length and
+            batched); default 16 on CPU, 64 on CUDA.
+        device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
+        predictor: an already loaded predictor with ``predict_proba`` (tests inject one);
+            default None loads the run's.
+    """
+    from fakenews.predict import load_run_predictor
+
+    run = RunDir.open(run_dir)
+    limits = limits or ServeLimits()
+    if api_key is not None and not api_key.strip():
+        raise FakeNewsError("--api-key is empty; pass a non-empty key or leave it out to serve without one.")
+    if predictor is None:
+        predictor = load_run_predictor(run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True)
+    names = label_names(run)
+    config = run.read_config()
+    model_name = str((config.get("model") or {}).get("name", run.path.name))
+    kind = str((config.get("model") or {}).get("kind", "transformer"))
+    lock = threading.Lock()  # one forward pass at a time: the model already uses every core
+    page = _static_page()
+    _, Batch, Body = _request_models(limits)
+
+    app = FastAPI(
+        title="fakenews",
+        summary=f"Fake-news detector serving {model_name} ({backend})",
+        description="Scores news articles: label 1 = fake, 0 = real, with P(fake). "
+        "Every figure under /model was measured on the run's test split.",
+        version="0.1.0",
+        responses={401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    )
+    # Our own limiter, not FastAPI's max_body_size: that one answers plain text (not our JSON
+    # error shape) when Content-Length already exceeds the limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
+    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Needed when the server was started with --api-key.")
+
+    def check_key(given: Annotated[str | None, Depends(header)]) -> None:
+        if api_key is None:
+            return
+        if given is None or not secrets.compare_digest(given.encode(), api_key.encode()):
+            raise _Unauthorized
+
+    @app.exception_handler(_Unauthorized)
+    async def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
+        return error_response(
+            401, "unauthorized", f"missing or wrong API key; send it in the {API_KEY_HEADER} header.",
+            headers={"WWW-Authenticate": API_KEY_HEADER},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, message, details = _field_errors(exc)
+        return error_response(status, code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        message = {
+            404: f"no such endpoint {request.url.path}; see /docs.",
+            405: f"{request.method} is not allowed on {request.url.path}; see /docs.",
+            413: f"request body is larger than the limit of {limits.max_body_bytes:,} bytes; send fewer or shorter articles.",
+        }
+        return error_response(
+            exc.status_code, codes.get(exc.status_code, "http_error"), message.get(exc.status_code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed to answer; the cause is in its log.")
+
+    def _predict(texts: list[str]) -> list[PredictionOut]:
+        with lock:
+            probs = predictor.predict_proba(texts)
+        return [PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake) for p in to_predictions(probs, names)]
+
+    @app.post(
+        "/predict",
+        response_model=PredictionOut | BatchOut,
+        dependencies=[Depends(check_key)],
+        summary="Score one article or a batch",
+    )
+    def predict(body: Body) -> PredictionOut | BatchOut:  # type: ignore[valid-type]
+        if isinstance(body, Batch):
+            texts = [combine(a.title, a.text) for a in body.articles]  # type: ignore[attr-defined]
+            return BatchOut(predictions=_predict(texts))
+        return _predict([combine(body.title, body.text)])[0]  # type: ignore[attr-defined]
+
+    @app.get("/health", summary="Liveness (no API key needed)")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "model": model_name, "backend": backend}
+
+    @app.get("/model", dependencies=[Depends(check_key)], summary="What is served and its measured figures")
+    def model_info() -> dict[str, Any]:
+        test = _read_json(run.metrics("test"))
+        keys = ("n", "accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "fpr", "fnr")
+        return {
+            "name": model_name,
+            "kind": kind,
+            "backend": backend,
+            "long": long,
+            "run_dir": run.path.name,
+            "labels": {"0": names[0], "1": names[1]},
+            "data_fingerprint": run.data_fingerprint,
+            "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
+            "efficiency": _read_json(run.efficiency),
+            "export": _read_json(run.onnx / "export.json") if backend == "onnx" else None,
+            "model_card": _read_json(run.model_card_json),
+            "limits": asdict(limits),
+            "api_key_required": api_key is not None,
+        }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    app.state.predictor = predictor
+    app.state.run = run
+    return app
+
+
+class _Unauthorized(Exception):
+    pass
