@@ -78,7 +78,7 @@ def test_benchmark_cli_writes_every_contract_key(tiny_run_dir: Path, tiny_split_
                  "--batch-size", "1", "--batch-size", "4", "--batch-size", "64", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert "latency p50" in out
+    assert "latency p50" in out and "achieved model FLOP/s" in out
     doc = json.loads((run / "efficiency.json").read_text())
     assert set(doc) >= CONTRACT_KEYS
     assert doc["n_articles"] == 8 and doc["max_length"] == 64 and doc["device"] == "cpu"
@@ -91,7 +91,8 @@ def test_benchmark_cli_writes_every_contract_key(tiny_run_dir: Path, tiny_split_
     assert doc["params_total"] == summary["params_total"]
     assert doc["size_mb"] == pytest.approx(dir_size_bytes(run / "model") / 2**20)
     assert doc["path"] == "torch-fp32-dynamic-padding-head-cpu"
-    assert "achieved_flops_per_s" not in doc  # not measured yet: not written
+    assert doc["flops_per_article"] > 0 and doc["mfu"] is None  # MFU only on known GPUs
+    assert doc["achieved_flops_per_s"] == pytest.approx(doc["flops_per_article"] * doc["throughput_per_s"])
     card = json.loads((run / "model_card.json").read_text())
     assert card["efficiency"]["latency_ms_p50"] == doc["latency_ms_p50"]
     assert "| latency, batch 1, p50 |" in (run / "README.md").read_text()

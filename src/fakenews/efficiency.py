@@ -8,12 +8,16 @@ method, over articles for latency and over batches for throughput). Throughput i
 over the median time per batch, so that a stall caused by another process does not dominate it. Warm-up calls are made
 first and not counted. Latency is end to end, as a caller sees it: tokenization, forward pass
 and softmax for one article whose text comes from the run's test split (or ``--data``).
+``path`` names the inference path measured (backend, precision, padding, truncation, device);
+``achieved_flops_per_s`` is the model FLOPs of the timed articles' real tokens (formula in
+:mod:`fakenews.flops`) times the best throughput, and ``mfu`` its share of a known GPU's peak.
 
 MB here is 2**20 bytes, as in the study (11.69 M fp32 parameters = 44.6 MB).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import time
@@ -26,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from fakenews.errors import FakeNewsError
+from fakenews.flops import forward_flops, mfu
 from fakenews.progress import track
 from fakenews.rundir import RunDir
 from fakenews.splits import SPLITS, load_split_dir
@@ -154,6 +159,17 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine()
 
 
+def forward_flops_per_article(predictor: Any, model_dir: Path, texts: Sequence[str]) -> float | None:
+    """Mean forward FLOPs per article of ``texts`` as ``predictor`` feeds them to the model (its
+    windows' real token counts, no padding); None for the baseline or an uncovered architecture."""
+    config_file = Path(model_dir) / "config.json"
+    if not hasattr(predictor, "encode") or not config_file.is_file() or not texts:
+        return None
+    lengths = [len(w) for windows in predictor.encode(texts) for w in windows]
+    total = forward_flops(json.loads(config_file.read_text(encoding="utf-8")), lengths)
+    return None if total is None else total / len(texts)
+
+
 # --------------------------------------------------------------------------- the benchmark stage
 
 
@@ -195,8 +211,15 @@ class EfficiencyResult:
     data_fingerprint: str = ""
     split: str = "test"
     warmup_calls: int = LATENCY_WARMUP
+    flops_per_article: float | None = None
+    """Forward-pass model FLOPs per timed article, from the model's config and the articles' real
+    token counts (:func:`fakenews.flops.forward_flops`); None for the baseline and architectures
+    the formula does not cover (MobileBERT)."""
     achieved_flops_per_s: float | None = None
-    """Not measured yet (a later issue will count FLOPs per forward pass); never estimated."""
+    """``flops_per_article x throughput_per_s``: the useful model FLOP/s of the best batch size."""
+    mfu: float | None = None
+    """Achieved FLOP/s / the GPU's dense 16-bit peak, on GPUs in :data:`fakenews.flops.GPU_PEAK_FLOPS`
+    only; None on CPUs."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -207,8 +230,6 @@ class EfficiencyResult:
             str(b): {"per_s": t.per_s, "ci": list(t.ci), "n_batches": t.n_batches, "per_s_sustained": t.per_s_sustained}
             for b, t in self.throughput_by_batch_size.items()
         }
-        if out["achieved_flops_per_s"] is None:
-            del out["achieved_flops_per_s"]
         return out
 
 
@@ -312,6 +333,8 @@ def _benchmark(
     counts = predictor.token_counts(texts) if hasattr(predictor, "token_counts") else None
     config = run.read_config()
     kind = str((config.get("model") or {}).get("kind", "transformer"))
+    flops = forward_flops_per_article(predictor, run.model, texts)
+    achieved = flops * best.per_s if flops is not None else None
     max_length = int((config.get("data") or {}).get("max_length", 512)) if kind == "transformer" else None
     result = EfficiencyResult(
         params_total=int(total),
@@ -338,6 +361,9 @@ def _benchmark(
         data_name=split_dir.name,
         data_fingerprint=split_dir.fingerprint,
         split=split,
+        flops_per_article=flops,
+        achieved_flops_per_s=achieved,
+        mfu=mfu(achieved, dev, device_name(dev)),
     )
     write_json(run.efficiency, result.to_dict())
     write_model_card(run)

@@ -133,6 +133,10 @@ def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
     if r.peak_memory_mb is not None:
         table.add_row("CUDA peak memory", f"{r.peak_memory_mb:.1f} MB", "")
     table.add_row("articles timed", f"{r.n_articles} (mean {_f(r.mean_tokens, 0)} tokens)", "")
+    if r.achieved_flops_per_s is not None:
+        table.add_row("achieved model FLOP/s (best batch)", f"{r.achieved_flops_per_s / 1e9:.1f} G", "")
+    if r.mfu is not None:
+        table.add_row("MFU (of the GPU's 16-bit peak)", f"{r.mfu:.1%}", "")
     console = Console()
     console.print(table)
     console.print(f"wrote efficiency.json and README.md in {run_dir}", highlight=False, markup=False, soft_wrap=True)
