@@ -433,8 +433,10 @@ def evaluate(
     frame = split_dir.split(split)
     in_domain = split_dir.fingerprint == run.data_fingerprint
     data_name = None if in_domain else split_dir.name
-    key = eval_key(split, data_name) + variant_suffix(long=long, backend=backend)
     predictor = load_predictor(run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet)
+    if getattr(predictor, "kind", "") == "baseline":
+        long = "truncate"  # the baseline reads whole articles either way: same result, same key
+    key = eval_key(split, data_name) + variant_suffix(long=long, backend=backend)
     logger.info("evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key)
     probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
     if probs.shape != (len(frame), 2):

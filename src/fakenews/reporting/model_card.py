@@ -344,7 +344,7 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
             cm = doc.get("confusion_matrix")
             if isinstance(cm, list) and len(cm) == 2:
                 lines.append(
-                    f"`{key}` confusion matrix (rows true real/fake, columns predicted): "
+                    f"- `{key}` confusion matrix (rows true real/fake, columns predicted): "
                     f"TN {cm[0][0]}, FP {cm[0][1]}, FN {cm[1][0]}, TP {cm[1][1]}."
                     + (f" {doc['roc_auc_note']}" if doc.get("roc_auc_note") else "")
                 )
