@@ -5,8 +5,8 @@ of the weights in memory, latency of one article at batch size 1 (p50, p95), thr
 best of several batch sizes, the device, torch threads and version, and on CUDA the peak memory.
 Each timing has a bootstrap 95% confidence interval (``scipy.stats.bootstrap``, percentile
 method, over articles for latency and over batches for throughput). Throughput is the batch size
-over the median time per batch, so that a stall caused by another process does not dominate it. Warm-up calls are made
-first and not counted. Latency is end to end, as a caller sees it: tokenization, forward pass
+over the median time per batch, so that a stall caused by another process does not dominate it.
+Warm-up calls are made first and not counted. Latency is end to end, as a caller sees it: tokenization, forward pass
 and softmax for one article whose text comes from the run's test split (or ``--data``).
 ``path`` names the inference path measured (backend, precision, padding, truncation, device);
 ``achieved_flops_per_s`` is the model FLOPs of the timed articles' real tokens (formula in
