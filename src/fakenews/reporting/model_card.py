@@ -372,6 +372,12 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
              + (f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles")
              + f", {eff.get('n_articles')} real articles"),
         ]
+        if isinstance(eff.get("achieved_flops_per_s"), int | float):
+            mfu = eff.get("mfu")
+            rows.append((
+                "achieved model FLOP/s",
+                f"{eff['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s" + (f" (MFU {100 * mfu:.1f}%)" if isinstance(mfu, int | float) else ""),
+            ))
         if eff.get("peak_memory_mb") is not None:
             rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
         lines += ["| figure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
