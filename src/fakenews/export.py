@@ -240,7 +240,7 @@ class ExportResult:
     Accuracies are fractions in [0, 1]; ``accuracy_change_pts`` is ``(onnx - torch) * 100``
     (negative: the export is worse); ``agreement`` is the share of articles with the same
     predicted label; ``speedup`` is PyTorch seconds / ONNX seconds on the same articles with
-    the same batch size (above 1: ONNX is faster).
+    the same batch size, median of ``timing_repeats`` passes (above 1: ONNX is faster).
     """
 
     onnx_dir: str
@@ -269,6 +269,7 @@ class ExportResult:
     torch_articles_per_s: float
     onnx_articles_per_s: float
     speedup: float
+    timing_repeats: int
     torch_threads: int
     onnxruntime_threads: str
     size_mb_torch: float
@@ -290,6 +291,7 @@ def export_onnx(
     data: Path | str | None = None,
     split: str = "test",
     batch_size: int | None = None,
+    repeats: int = 3,
     quiet: bool = True,
 ) -> ExportResult:
     """Export a transformer run to ``RUN_DIR/onnx/`` and compare it with the PyTorch model.
@@ -305,6 +307,7 @@ def export_onnx(
         data: split dir to score on; default the one the run was trained on.
         split: ``test`` (default), ``validation`` or ``train``.
         batch_size: texts per forward pass for both backends; default 16.
+        repeats: timed passes over ``split`` per backend (default 3); the median counts.
         quiet: no progress bars when True (default).
 
     Returns:
@@ -316,6 +319,8 @@ def export_onnx(
         raise FakeNewsError(f"--format must be onnx (the only export format); found {format!r}.")
     if quantize not in ("none", "int8"):
         raise FakeNewsError(f"--quantize must be int8 (or omitted for fp32); found {quantize!r}.")
+    if repeats < 1:
+        raise FakeNewsError(f"--repeats must be at least 1; found {repeats}.")
     if not max_drop >= 0:
         raise FakeNewsError(f"--max-drop must be a non-negative number of accuracy points; found {max_drop}.")
     run = RunDir.open(run_dir)
@@ -346,8 +351,7 @@ def export_onnx(
         onnx_predictor = OnnxPredictor(run, batch_size=batch, quiet=quiet, onnx_dir=tmp)
 
         logger.info("scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch)
-        torch_probs, torch_s = _timed(torch_predictor, texts)
-        onnx_probs, onnx_s = _timed(onnx_predictor, texts)
+        (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(torch_predictor, onnx_predictor, texts, repeats)
         torch_pred, onnx_pred = predictions_from_probs(torch_probs), predictions_from_probs(onnx_probs)
         acc_torch = float(np.mean(torch_pred == labels))
         acc_onnx = float(np.mean(onnx_pred == labels))
@@ -387,6 +391,7 @@ def export_onnx(
             torch_articles_per_s=len(texts) / torch_s,
             onnx_articles_per_s=len(texts) / onnx_s,
             speedup=torch_s / onnx_s,
+            timing_repeats=repeats,
             torch_threads=_torch_threads(),
             onnxruntime_threads="default (one per physical core)",
             size_mb_torch=_weights_mb(run.model),
@@ -398,12 +403,23 @@ def export_onnx(
     return result
 
 
-def _timed(predictor: Any, texts: Sequence[str]) -> tuple[np.ndarray, float]:
-    """Probabilities and wall seconds for all ``texts``, after one untimed warm-up batch."""
-    predictor.predict_proba(list(texts[:WARMUP_TEXTS]))
-    start = time.perf_counter()
-    probs = np.asarray(predictor.predict_proba(list(texts)), dtype=np.float64)
-    return probs, time.perf_counter() - start
+def _time_both(first: Any, second: Any, texts: Sequence[str], repeats: int) -> list[tuple[np.ndarray, float]]:
+    """Probabilities and median wall seconds over ``repeats`` passes of each predictor on ``texts``.
+
+    Both warm up on a few articles first (not counted); passes alternate between the two so
+    that a busy machine slows both alike.
+    """
+    texts = list(texts)
+    for predictor in (first, second):
+        predictor.predict_proba(texts[:WARMUP_TEXTS])
+    probs: list[np.ndarray] = [np.empty(0), np.empty(0)]
+    seconds: list[list[float]] = [[], []]
+    for _ in range(repeats):
+        for i, predictor in enumerate((first, second)):
+            start = time.perf_counter()
+            probs[i] = np.asarray(predictor.predict_proba(texts), dtype=np.float64)
+            seconds[i].append(time.perf_counter() - start)
+    return [(probs[i], float(np.median(seconds[i]))) for i in (0, 1)]
 
 
 def export_model(model: Any, tokenizer: Any, out: Path) -> str:

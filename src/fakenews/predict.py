@@ -366,7 +366,7 @@ class _Reader:
                 ) from None
             if not isinstance(obj, dict):
                 raise FakeNewsError(
-                    f"{self.name} line {number} is a JSON {_kind(obj)}; expected an object such as "
+                    f"{self.name} line {number} is {_kind(obj)}, not a JSON object; expected one such as "
                     '{"id": "a1", "title": "...", "text": "..."}.'
                 )
             ids.append(self._jsonl_id(obj, row))

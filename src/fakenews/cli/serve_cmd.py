@@ -52,7 +52,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score articles: TEXT arguments (label and probability per line) or a whole file."""
         from fakenews.predict import predict_file, predict_texts
+        from fakenews.progress import configure_logging
 
+        configure_logging(quiet=quiet)
         if texts and input is not None:
             raise FakeNewsError("pass article TEXT arguments or --input FILE, not both.")
         if not texts and input is None:
@@ -110,8 +112,12 @@ def register(app: typer.Typer) -> None:
         """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, docs at /docs."""
         import uvicorn
 
+        from fakenews.progress import configure_logging
+        from fakenews.rundir import RunDir
         from fakenews.serving import ServeLimits, create_app
 
+        configure_logging(quiet=quiet)
+        RunDir.open(run_dir)  # a wrong path fails before anything else
         limits = ServeLimits(max_body_bytes=max_body_bytes, max_articles=max_articles, max_chars=max_chars)
         if not 0 < port < 65536:
             raise FakeNewsError(f"--port must be from 1 to 65535; found {port}.")
@@ -144,11 +150,14 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path | None, typer.Option("--data", help="Split dir to check on (default the run's own).")] = None,
         split: Annotated[str, typer.Option("--split", help="train | validation | test.")] = "test",
         batch_size: BatchOpt = None,
+        repeats: Annotated[int, typer.Option("--repeats", help="Timed passes per backend; the median counts.")] = 3,
         quiet: Quiet = False,
     ) -> None:
         """Export a transformer run to RUN_DIR/onnx/ and compare it with PyTorch on the test split."""
         from fakenews.export import export_onnx
+        from fakenews.progress import configure_logging
 
+        configure_logging(quiet=quiet)
         result = export_onnx(
             run_dir,
             format=format,
@@ -158,6 +167,7 @@ def register(app: typer.Typer) -> None:
             data=data,
             split=split,
             batch_size=batch_size,
+            repeats=repeats,
             quiet=quiet,
         )
         typer.echo(

@@ -297,13 +297,20 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            return error_response(
+                415, "unsupported_media_type",
+                f"request body has Content-Type {media}; send JSON with the header Content-Type: application/json.",
+            )
         status, code, message, details = _field_errors(exc)
         return error_response(status, code, message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        codes = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         message = {
+            400: 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
             404: f"no such endpoint {request.url.path}; see /docs.",
             405: f"{request.method} is not allowed on {request.url.path}; see /docs.",
             413: f"request body is larger than the limit of {limits.max_body_bytes:,} bytes; send fewer or shorter articles.",

@@ -1,0 +1,147 @@
+"""``fakenews export``: ONNX export and int8 quantization of a tiny run, checked against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fakenews.cli import main
+from fakenews.errors import FakeNewsError
+from fakenews.export import EXPORT_JSON, FP32_FILE, INT8_FILE, OnnxPredictor
+from fakenews.inference import load_predictor
+from fakenews.predict import predict_file
+
+EXPORT_KEYS = {
+    "model_file", "quantize", "exporter", "n", "batch_size", "accuracy_torch", "accuracy_onnx",
+    "accuracy_change_pts", "agreement", "max_abs_prob_diff", "torch_seconds", "onnx_seconds", "speedup",
+    "size_mb_torch", "size_mb_onnx", "data_fingerprint",
+}
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """A private copy of a shared fixture run (export writes into the run dir)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoints", "onnx"))
+    return dst
+
+
+def sample_texts(split_dir: Path) -> list[str]:
+    test = pd.read_csv(split_dir / "test.csv", dtype=str, keep_default_na=False)
+    # add a long article so that truncation and --long chunks are exercised (max_length is 64)
+    return [*test["combined_text"].tolist(), " ".join(test["combined_text"].tolist())]
+
+
+@pytest.fixture(scope="module")
+def fp32_run(tiny_run_dir: Path, tiny_split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = copy_run(tiny_run_dir, tmp_path_factory.mktemp("export") / "fp32")
+    code = main(["export", str(run), "--format", "onnx", "--data", str(tiny_split_dir), "--repeats", "1", "-q"])
+    assert code == 0
+    return run
+
+
+def test_fp32_export_writes_a_loadable_model_and_record(fp32_run: Path, tiny_split_dir: Path) -> None:
+    onnx_dir = fp32_run / "onnx"
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted(
+        [FP32_FILE, EXPORT_JSON, "config.json", "tokenizer.json", "tokenizer_config.json"]
+    )
+    record = json.loads((onnx_dir / EXPORT_JSON).read_text(encoding="utf-8"))
+    assert set(record) >= EXPORT_KEYS
+    assert record["model_file"] == FP32_FILE and record["quantize"] == "none"
+    assert record["n"] == 12 and record["agreement"] == 1.0 and record["accuracy_change_pts"] == 0.0
+    assert record["max_abs_prob_diff"] < 1e-4
+    assert record["speedup"] == pytest.approx(record["torch_seconds"] / record["onnx_seconds"])
+    assert not list(fp32_run.glob(".onnx*"))  # no temporary folder left behind
+
+
+@pytest.mark.parametrize("long", ["truncate", "chunks"])
+def test_fp32_onnx_agrees_with_pytorch(fp32_run: Path, tiny_split_dir: Path, long: str) -> None:
+    texts = sample_texts(tiny_split_dir)
+    torch_probs = load_predictor(fp32_run, long=long).predict_proba(texts)  # type: ignore[arg-type]
+    onnx_predictor = load_predictor(fp32_run, backend="onnx", long=long, batch_size=3)  # type: ignore[arg-type]
+    assert isinstance(onnx_predictor, OnnxPredictor)
+    onnx_probs = onnx_predictor.predict_proba(texts)
+    assert onnx_probs.shape == (len(texts), 2) and onnx_probs.dtype == np.float64
+    np.testing.assert_allclose(onnx_probs.sum(axis=1), 1.0, atol=1e-9)
+    assert np.abs(onnx_probs - torch_probs).max() < 1e-4
+
+
+def test_predict_uses_the_onnx_backend(fp32_run: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("first article\nsecond article about the senate\n", encoding="utf-8")
+    out_torch, out_onnx = tmp_path / "torch.csv", tmp_path / "onnx.csv"
+    predict_file(fp32_run, src, out_torch)
+    assert main(["predict", str(fp32_run), "-i", str(src), "-o", str(out_onnx), "--backend", "onnx", "-q"]) == 0
+    a, b = pd.read_csv(out_torch), pd.read_csv(out_onnx)
+    assert a["pred"].tolist() == b["pred"].tolist()
+    np.testing.assert_allclose(a["prob_fake"], b["prob_fake"], atol=1e-4)
+
+
+def test_int8_quantization_is_smaller_and_reports_agreement(
+    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = copy_run(tiny_run_dir, tmp_path / "run")
+    code = main(["export", str(run), "--quantize", "int8", "--data", str(tiny_split_dir), "--repeats", "1", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"wrote .*model\.int8\.onnx .* agreement [01]\.\d{4}, max \|Δp\| .* speed-up x\d", out)
+    record = json.loads((run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
+    assert record["model_file"] == INT8_FILE and record["quantize"] == "int8"
+    assert not (run / "onnx" / FP32_FILE).exists()
+    assert record["size_mb_onnx"] < record["size_mb_torch"]
+    assert 0.0 <= record["agreement"] <= 1.0
+    # The record's figures are what the exported model gives now.
+    texts = sample_texts(tiny_split_dir)[:-1]
+    torch_pred = load_predictor(run).predict_proba(texts).argmax(axis=1)
+    onnx_pred = load_predictor(run, backend="onnx").predict_proba(texts).argmax(axis=1)
+    assert record["agreement"] == pytest.approx(float(np.mean(torch_pred == onnx_pred)))
+
+
+def test_a_quantized_model_that_loses_accuracy_is_refused_unless_forced(
+    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = copy_run(tiny_run_dir, tmp_path / "run")
+    test = pd.read_csv(tiny_split_dir / "test.csv", dtype=str, keep_default_na=False)
+    truth = dict(zip(test["combined_text"], test["label"].astype(int), strict=True))
+
+    def rigged(torch_p: object, onnx_p: object, texts: Sequence[str], repeats: int) -> list[tuple[np.ndarray, float]]:
+        # PyTorch always right, the export always wrong: a drop of 100 points.
+        right = np.array([[1.0 - truth[t], float(truth[t])] for t in texts])
+        return [(right, 1.0), (right[:, ::-1].copy(), 0.5)]
+
+    monkeypatch.setattr("fakenews.export._time_both", rigged)
+    argv = ["export", str(run), "--quantize", "int8", "--data", str(tiny_split_dir), "--max-drop", "1", "-q"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: the int8 ONNX model's test accuracy is 0.0000 against 1.0000 for PyTorch, a drop of 100.00 points "
+        "(more than --max-drop 1); nothing was written: export without --quantize, raise --max-drop, or pass --force to keep it."
+    )
+    assert not (run / "onnx").exists()
+    assert not [p for p in run.iterdir() if p.name.startswith(".onnx")]
+
+    assert main([*argv, "--force"]) == 0
+    record = json.loads((run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
+    assert record["forced"] is True and record["accuracy_change_pts"] == -100.0
+
+
+def test_bad_exports(tiny_baseline_run_dir: Path, tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(tiny_baseline_run_dir)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tiny_baseline_run_dir} is a TF-IDF baseline run; ONNX export is for transformer runs "
+        "(the baseline already runs fast on CPU without PyTorch: use --backend torch, the default)."
+    )
+    assert main(["export", str(tiny_run_dir), "--format", "tflite"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --format must be onnx (the only export format); found 'tflite'."
+    assert main(["export", str(tiny_run_dir), "--quantize", "int4"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --quantize must be int8 (or omitted for fp32); found 'int4'."
+    assert main(["export", str(tmp_path / "nope")]) == 1
+    assert "found nothing there" in capsys.readouterr().err
+    with pytest.raises(FakeNewsError, match=re.escape("--backend onnx needs the ONNX export: run `fakenews export")):
+        load_predictor(copy_run(tiny_run_dir, tmp_path / "run"), backend="onnx")
