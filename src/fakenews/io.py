@@ -7,6 +7,7 @@ error in between leaves the destination as it was.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -18,6 +19,12 @@ from typing import Any
 import pandas as pd
 
 from fakenews.errors import FakeNewsError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_output_dir(out: Path, *, force: bool, what: str = "output directory") -> None:
@@ -37,6 +44,7 @@ def atomic_dir(out: Path, *, force: bool = False, what: str = "output directory"
     check_output_dir(out, force=force, what=what)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs are meant to be shared
     try:
         yield tmp
     except BaseException:
@@ -59,6 +67,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600
     try:
         yield tmp
     except BaseException:
@@ -82,9 +91,19 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """CSV with RFC 4180 quoting, ``\\n`` line ends, UTF-8, no index: byte-stable for equal frames."""
+    """CSV with RFC 4180 quoting, ``\\n`` line ends, UTF-8, no index: byte-stable for equal frames.
+
+    Text fields holding a lone ``\\r`` are quoted too (the csv module's minimal quoting only
+    looks for the ``\\n`` line terminator), so every field survives a round trip.
+    """
+    has_cr = any(
+        frame[c].astype(str).str.contains("\r", regex=False).any()
+        for c in frame.columns
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])
+    )
+    quoting = csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n", quoting=quoting)
 
 
 def read_json(path: Path, *, what: str = "file") -> Any:
