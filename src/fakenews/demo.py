@@ -12,11 +12,15 @@ import logging
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fakenews.errors import FakeNewsError
 from fakenews.io import check_output_dir
+
+if TYPE_CHECKING:
+    from fakenews.compare import ComparisonResult
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +55,7 @@ class DemoResult:
     report_dir: Path
     report_html: Path
     elapsed_s: float
-    table_markdown: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    comparison: ComparisonResult
 
 
 def run_demo(
@@ -140,5 +143,5 @@ def run_demo(
         report_dir=out / "report",
         report_html=out / "report" / "report.html",
         elapsed_s=time.perf_counter() - started,
-        table_markdown=getattr(comparison, "table_markdown", ""),
+        comparison=comparison,
     )

@@ -26,14 +26,14 @@ def demo(
     """Prepare PolitiFact, train tfidf-logreg, a tiny scratch:albert and minilm-l6, evaluate, benchmark, compare."""
     from rich.console import Console
 
+    from fakenews.cli.compare_cmd import print_comparison
     from fakenews.demo import run_demo
     from fakenews.progress import configure_logging
 
     configure_logging(quiet=quiet)
     result = run_demo(out, cross_data=cross_data or (), mirror=mirror, bench_articles=bench_articles, force=force, quiet=quiet)
     console = Console()
-    if result.table_markdown:
-        console.print(result.table_markdown, markup=False, highlight=False)
+    print_comparison(result.comparison, console)
     console.print(f"demo finished in {result.elapsed_s / 60:.1f} min", markup=False)
     console.print(f"report: {result.report_html}", markup=False, highlight=False)
 
