@@ -1,0 +1,128 @@
+"""The web page, served by a real uvicorn on 127.0.0.1 and driven in headless Chromium.
+
+Needs Debian's ``chromium`` (``make browser-deps`` installs it as root) and Playwright's Python
+package (a dev dependency). It is skipped only when no Chromium binary exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("FAKENEWS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
+ARTICLE_TITLE = "Senate passes bipartisan infrastructure bill"
+ARTICLE = (
+    "WASHINGTON - The Senate on Tuesday passed a bipartisan infrastructure bill that provides "
+    "funding for roads, bridges and broadband, sending the measure to the House."
+)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """uvicorn serving a copy of the tiny run (with a measured-accuracy file) on a free port."""
+    import uvicorn
+
+    from fakenews.serving import create_app
+
+    run = tmp_path_factory.mktemp("browser") / "run"
+    shutil.copytree(tiny_run_dir, run, ignore=shutil.ignore_patterns("checkpoints"))
+    (run / "metrics").mkdir(exist_ok=True)
+    (run / "metrics" / "test.json").write_text(json.dumps({"n": 12, "accuracy": 0.75}), encoding="utf-8")
+    app = create_app(run)
+    # Bind first: the socket listens before the thread starts, so no start-up wait is needed.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}; install it with `make browser-deps` (apt-get install chromium, as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_paste_an_article_and_read_the_verdict(server: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 900, "height": 1000})  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    # The measured accuracy comes from /model (metrics/test.json of the run).
+    page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
+    assert page.text_content("#m-acc") == "75.0 %"
+    assert page.text_content("#m-name") == "scratch:bert (transformer, torch)"
+
+    page.fill("#title", ARTICLE_TITLE)
+    page.fill("#text", ARTICLE)
+    page.click("#check")
+    page.wait_for_selector("#verdict.show")
+    label = page.text_content("#label")
+    prob = page.text_content("#prob") or ""
+    assert label in ("FAKE", "REAL")
+    assert prob.startswith("probability of fake: ") and prob.endswith(" %")
+    shown = float(prob.removeprefix("probability of fake: ").removesuffix(" %"))
+    assert 0.0 <= shown <= 100.0
+    # The page shows what the API answers for the same article.
+    answer = page.evaluate(
+        """async ([title, text]) => {
+            const r = await fetch('predict', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                              body: JSON.stringify({title, text})});
+            return await r.json();
+        }""",
+        [ARTICLE_TITLE, ARTICLE],
+    )
+    assert label == answer["label_name"].upper()
+    assert shown == pytest.approx(100 * answer["prob_fake"], abs=0.05)
+    page.screenshot(path=str(tmp_path / "verdict.png"), full_page=True)
+    if os.environ.get("FAKENEWS_SCREENSHOT"):
+        shutil.copy(tmp_path / "verdict.png", os.environ["FAKENEWS_SCREENSHOT"])
+    assert (tmp_path / "verdict.png").stat().st_size > 0
+
+
+def test_blank_article_shows_a_message(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    page.fill("#text", "   ")
+    page.click("#check")
+    page.wait_for_selector("#error.show")
+    assert page.text_content("#error") == "Paste the article's text first."
+    # A refusal by the server (422: over the 100,000-character limit) is shown as its message.
+    page.evaluate("document.getElementById('text').value = 'x'.repeat(100001)")
+    page.click("#check")
+    page.wait_for_function("document.getElementById('error').textContent.includes('at most')")
+    assert page.text_content("#error") == "text: String should have at most 100000 characters"
