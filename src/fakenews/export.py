@@ -515,7 +515,9 @@ def _quiet_export() -> Iterator[None]:
 
 
 def quantize_int8(src: Path, dst: Path) -> None:
-    """ONNX Runtime dynamic quantization: int8 weights, activations quantized at run time."""
+    """ONNX Runtime dynamic quantization: int8 weights with one scale per output channel (on the
+    MiniLM PolitiFact run it moved P(fake) less than one scale per tensor did), activations
+    quantized at run time."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()  # onnxruntime.quantization logs through the root logger
@@ -524,7 +526,7 @@ def quantize_int8(src: Path, dst: Path) -> None:
         root.setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         root.setLevel(level)
 
