@@ -85,6 +85,7 @@ def test_paste_an_article_and_read_the_verdict(server: str, browser: object, tmp
     page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
     assert page.text_content("#m-acc") == "75.0 %"
     assert page.text_content("#m-name") == "scratch:bert (transformer, torch)"
+    assert page.text_content("#m-n") == "12 (metrics/test.json)"
 
     page.fill("#title", ARTICLE_TITLE)
     page.fill("#text", ARTICLE)

@@ -104,11 +104,24 @@ def test_health_model_docs_and_page(client: TestClient) -> None:
 def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(tiny_run_dir, run, ignore=shutil.ignore_patterns("checkpoints"))
+    not_measured = TestClient(create_app(run, predictor=FixedPredictor())).get("/model").json()
+    assert not_measured["test"] is None and not_measured["served_accuracy"] is None
     (run / "metrics").mkdir(exist_ok=True)
-    (run / "metrics" / "test.json").write_text(json.dumps({"n": 12, "accuracy": 0.75, "f1_weighted": 0.7}), encoding="utf-8")
-    client = TestClient(create_app(run, predictor=FixedPredictor()))
-    test = client.get("/model").json()["test"]
-    assert test["accuracy"] == 0.75 and test["n"] == 12 and test["roc_auc"] is None
+    metrics = {"n": 12, "accuracy": 0.75, "f1_weighted": 0.7, "backend": "torch", "long": "truncate"}
+    (run / "metrics" / "test.json").write_text(json.dumps(metrics), encoding="utf-8")
+    info = TestClient(create_app(run, predictor=FixedPredictor())).get("/model").json()
+    assert info["test"]["accuracy"] == 0.75 and info["test"]["n"] == 12 and info["test"]["roc_auc"] is None
+    assert info["served_accuracy"] == {"accuracy": 0.75, "n": 12, "source": "metrics/test.json"}
+    # Served another way (chunks; ONNX) the torch/truncate figure is not the served model's.
+    chunks = TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+    assert chunks["served_accuracy"] is None
+    fingerprint = json.loads((run / "data_manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+    (run / "onnx").mkdir()
+    export = {"split": "test", "n": 12, "accuracy_onnx": 0.5, "data_fingerprint": fingerprint}
+    (run / "onnx" / "export.json").write_text(json.dumps(export), encoding="utf-8")
+    onnx = TestClient(create_app(run, backend="onnx", predictor=FixedPredictor())).get("/model").json()
+    assert onnx["served_accuracy"] == {"accuracy": 0.5, "n": 12, "source": "onnx/export.json"}
+    assert onnx["export"] == export
 
 
 # --------------------------------------------------------------------------- bad requests

@@ -220,6 +220,24 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _served_accuracy(test: Any, export: Any, *, backend: str, long: str, fingerprint: str) -> dict[str, Any] | None:
+    """Test accuracy measured on the model exactly as served (backend and long-article mode), or None.
+
+    ``metrics/test.json`` counts when ``fakenews evaluate`` ran with the same ``--backend`` and
+    ``--long``; for an ONNX export served with truncation, ``onnx/export.json`` measured it too.
+    """
+    same_setup = isinstance(test, dict) and test.get("backend", "torch") == backend and test.get("long", "truncate") == long
+    if same_setup and isinstance(test.get("accuracy"), int | float):
+        return {"accuracy": test["accuracy"], "n": test.get("n"), "source": "metrics/test.json"}
+    exported = (
+        isinstance(export, dict) and long == "truncate" and export.get("split") == "test"
+        and export.get("data_fingerprint") == fingerprint  # the run's own test split
+    )
+    if exported and isinstance(export.get("accuracy_onnx"), int | float):
+        return {"accuracy": export["accuracy_onnx"], "n": export.get("n"), "source": "onnx/export.json"}
+    return None
+
+
 def _static_page() -> str:
     return resources.files("fakenews.serving").joinpath("static/index.html").read_text(encoding="utf-8")
 
@@ -349,6 +367,7 @@ def create_app(
     @app.get("/model", dependencies=[Depends(check_key)], summary="What is served and its measured figures")
     def model_info() -> dict[str, Any]:
         test = _read_json(run.metrics("test"))
+        export = _read_json(run.onnx / "export.json") if backend == "onnx" else None
         keys = ("n", "accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "fpr", "fnr")
         return {
             "name": model_name,
@@ -359,8 +378,9 @@ def create_app(
             "labels": {"0": names[0], "1": names[1]},
             "data_fingerprint": run.data_fingerprint,
             "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
+            "served_accuracy": _served_accuracy(test, export, backend=backend, long=long, fingerprint=run.data_fingerprint),
             "efficiency": _read_json(run.efficiency),
-            "export": _read_json(run.onnx / "export.json") if backend == "onnx" else None,
+            "export": export,
             "model_card": _read_json(run.model_card_json),
             "limits": asdict(limits),
             "api_key_required": api_key is not None,
