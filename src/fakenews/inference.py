@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 Backend = Literal["torch", "onnx"]
 LongMode = Literal["truncate", "chunks"]
 Truncation = Literal["head", "head_tail"]
+Precision = Literal["fp32", "bf16"]
 
 CPU_BATCH_SIZE = 16
 """Default batch size on CPU: large enough to amortise per-call overhead, small enough for 2 cores."""
@@ -54,6 +55,15 @@ def _check_choice(value: str, allowed: Any, flag: str) -> None:
     options = get_args(allowed)
     if value not in options:
         raise FakeNewsError(f"{flag} must be one of {', '.join(options)}; found {value!r}.")
+
+
+def bf16_supported(device: str) -> bool:
+    """Whether ``device`` runs bf16 matrix products natively (CPU: AVX-512 BF16 or AMX via oneDNN)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported())
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def resolve_device(device: str) -> str:
@@ -119,6 +129,10 @@ class TransformerPredictor:
         batch_size: texts (or windows) per forward pass; default 16 on CPU, 64 on CUDA.
         device: ``auto`` (default: CUDA if visible, else CPU), ``cpu`` or ``cuda[:N]``.
         quiet: no progress bar when True (default).
+        precision: ``fp32`` (default: the trained weights as they are, the exact path) or
+            ``bf16`` (weights and activations in bfloat16: faster on GPUs and on CPUs with AVX-512
+            BF16 or AMX, probabilities within about 1e-2; ``benchmarks/bench_inference.py``
+            measures speed and agreement). Refused on devices without native bf16.
     """
 
     kind = "transformer"
@@ -131,9 +145,11 @@ class TransformerPredictor:
         batch_size: int | None = None,
         device: str = "auto",
         quiet: bool = True,
+        precision: Precision = "fp32",
     ) -> None:
         import torch
 
+        _check_choice(precision, Precision, "--precision")
         self.model_dir = Path(model_dir)
         self.windowing = windowing or Windowing()
         self.device = resolve_device(device)
@@ -143,6 +159,13 @@ class TransformerPredictor:
         self.quiet = quiet
         self.tokenizer, self.model = load_hf_model(self.model_dir)
         self.model.to(self.device)
+        if precision == "bf16":
+            if not bf16_supported(self.device):
+                raise FakeNewsError(
+                    f"--precision bf16 needs native bf16 (a GPU, or a CPU with AVX-512 BF16 or AMX) and {self.device} "
+                    "has none; use --precision fp32."
+                )
+            self.model.to(torch.bfloat16)
         self.model.eval()
         self._torch = torch
         self._input_names = list(getattr(self.tokenizer, "model_input_names", ["input_ids", "attention_mask"]))
@@ -160,7 +183,8 @@ class TransformerPredictor:
     @property
     def path(self) -> str:
         """Name of the inference path, e.g. ``torch-fp32-dynamic-padding``."""
-        dtype = str(next(self.model.parameters()).dtype).replace("torch.", "").replace("float", "fp")
+        dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        dtype = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(dtype, dtype)
         mode = "chunks" if self.windowing.long == "chunks" else self.windowing.truncation
         return f"torch-{dtype}-dynamic-padding-{mode}-{self.device.split(':')[0]}"
 
@@ -399,6 +423,7 @@ def load_predictor(
     device: str = "auto",
     stride: int | None = None,
     quiet: bool = True,
+    precision: Precision = "fp32",
 ) -> Any:
     """A predictor for any run dir.
 
@@ -412,12 +437,18 @@ def load_predictor(
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
         stride: chunk step in tokens for ``long="chunks"``; default half a window.
         quiet: no progress bar when True (default).
+        precision: ``fp32`` (default) or ``bf16`` for the torch backend of a transformer run (see
+            :class:`TransformerPredictor`); the ONNX export's precision is chosen at export time.
     """
     run = run if isinstance(run, RunDir) else RunDir.open(run)
     _check_choice(backend, Backend, "--backend")
     _check_choice(long, LongMode, "--long")
+    _check_choice(precision, Precision, "--precision")
     config = run.read_config()
     kind = run_kind(config)
+    if precision != "fp32" and (backend == "onnx" or kind == "baseline"):
+        what = "an ONNX export (its precision is set by `fakenews export --quantize`)" if backend == "onnx" else "the TF-IDF baseline"
+        raise FakeNewsError(f"--precision {precision} applies to the torch backend of transformer runs, not to {what}; drop --precision.")
     if backend == "onnx":
         return _load_onnx(run, config, long=long, batch_size=batch_size, stride=stride, quiet=quiet)
     if kind == "baseline":
@@ -430,6 +461,7 @@ def load_predictor(
         batch_size=batch_size,
         device=device,
         quiet=quiet,
+        precision=precision,
     )
 
 
