@@ -186,17 +186,26 @@ def write_result(name: str, payload: dict[str, Any], out: Path | None = None) ->
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(methods: dict[str, Callable[[], Any]], rounds: int, *, log: Callable[[str], None] = print) -> dict[str, list[float]]:
-    """Wall seconds of each method per round, the methods taking turns (A B C, A B C, ...) so that
-    load from other processes on a shared machine spreads over all of them alike."""
-    seconds: dict[str, list[float]] = {k: [] for k in methods}
+def interleaved(methods: dict[str, Callable[[], Any]], rounds: int, *,
+                log: Callable[[str], None] = print) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each method per round, the methods taking turns (A B C, A B C, ...)
+    so that load from other processes on a shared machine spreads over all of them alike.
+
+    CPU seconds are this process's user + system time over all its threads
+    (``time.process_time``): on a machine shared with other jobs they grow far less than wall
+    time when the scheduler hands our threads fewer cores, so their ratios cross-check the wall
+    ratios (they are not a substitute: spinning OpenMP threads count as busy).
+    """
+    wall: dict[str, list[float]] = {k: [] for k in methods}
+    cpu: dict[str, list[float]] = {k: [] for k in methods}
     for r in range(rounds):
         for name, fn in methods.items():
-            start = time.perf_counter()
+            c0, w0 = time.process_time(), time.perf_counter()
             fn()
-            seconds[name].append(time.perf_counter() - start)
-            log(f"  round {r + 1}/{rounds}  {name:<34} {seconds[name][-1]:8.2f} s")
-    return seconds
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+            log(f"  round {r + 1}/{rounds}  {name:<12} wall {wall[name][-1]:8.2f} s   cpu {cpu[name][-1]:8.2f} s")
+    return wall, cpu
 
 
 def ratio_stats(base: Sequence[float], other: Sequence[float]) -> dict[str, float]:
