@@ -146,7 +146,8 @@ class OnnxPredictor(TransformerPredictor):
         return f"onnxruntime-{precision}-dynamic-padding-{mode}-cpu"
 
     def parameter_counts(self) -> tuple[int, int]:
-        """(total, total): every initializer element of the graph (an export trains nothing)."""
+        """(total, 0): every initializer element of the graph (weights, and for int8 also the
+        scales and zero points); nothing in an export is trainable."""
         import onnx
 
         model = onnx.load(str(self.model_file), load_external_data=False)
