@@ -122,6 +122,10 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     onnx = TestClient(create_app(run, backend="onnx", predictor=FixedPredictor())).get("/model").json()
     assert onnx["served_accuracy"] == {"accuracy": 0.5, "n": 12, "source": "onnx/export.json"}
     assert onnx["export"] == export
+    # `fakenews evaluate --long chunks` writes metrics/test+chunks.json: the chunks server shows it.
+    (run / "metrics" / "test+chunks.json").write_text(json.dumps({**metrics, "accuracy": 0.8, "long": "chunks"}), encoding="utf-8")
+    chunks = TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+    assert chunks["served_accuracy"] == {"accuracy": 0.8, "n": 12, "source": "metrics/test+chunks.json"}
 
 
 # --------------------------------------------------------------------------- bad requests

@@ -220,15 +220,16 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _served_accuracy(test: Any, export: Any, *, backend: str, long: str, fingerprint: str) -> dict[str, Any] | None:
+def _served_accuracy(served: Any, export: Any, *, backend: str, long: str, fingerprint: str) -> dict[str, Any] | None:
     """Test accuracy measured on the model exactly as served (backend and long-article mode), or None.
 
-    ``metrics/test.json`` counts when ``fakenews evaluate`` ran with the same ``--backend`` and
-    ``--long``; for an ONNX export served with truncation, ``onnx/export.json`` measured it too.
+    ``served`` is ``metrics/test<variant>.json`` written by ``fakenews evaluate`` with the same
+    ``--backend`` and ``--long`` (``test.json``, ``test+onnx.json``, ``test+chunks.json``, ...);
+    for an ONNX export served with truncation, ``onnx/export.json`` measured it too.
     """
-    same_setup = isinstance(test, dict) and test.get("backend", "torch") == backend and test.get("long", "truncate") == long
-    if same_setup and isinstance(test.get("accuracy"), int | float):
-        return {"accuracy": test["accuracy"], "n": test.get("n"), "source": "metrics/test.json"}
+    same_setup = isinstance(served, dict) and served.get("backend", "torch") == backend and served.get("long", "truncate") == long
+    if same_setup and isinstance(served.get("accuracy"), int | float):
+        return {"accuracy": served["accuracy"], "n": served.get("n"), "source": f"metrics/test{_variant(backend, long)}.json"}
     exported = (
         isinstance(export, dict) and long == "truncate" and export.get("split") == "test"
         and export.get("data_fingerprint") == fingerprint  # the run's own test split
@@ -236,6 +237,12 @@ def _served_accuracy(test: Any, export: Any, *, backend: str, long: str, fingerp
     if exported and isinstance(export.get("accuracy_onnx"), int | float):
         return {"accuracy": export["accuracy_onnx"], "n": export.get("n"), "source": "onnx/export.json"}
     return None
+
+
+def _variant(backend: str, long: str) -> str:
+    from fakenews.evaluation import variant_suffix
+
+    return variant_suffix(long=long, backend=backend)
 
 
 def _static_page() -> str:
@@ -378,7 +385,10 @@ def create_app(
             "labels": {"0": names[0], "1": names[1]},
             "data_fingerprint": run.data_fingerprint,
             "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
-            "served_accuracy": _served_accuracy(test, export, backend=backend, long=long, fingerprint=run.data_fingerprint),
+            "served_accuracy": _served_accuracy(
+                _read_json(run.metrics("test" + _variant(backend, long))), export,
+                backend=backend, long=long, fingerprint=run.data_fingerprint,
+            ),
             "efficiency": _read_json(run.efficiency),
             "export": export,
             "model_card": _read_json(run.model_card_json),
