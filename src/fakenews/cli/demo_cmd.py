@@ -34,8 +34,7 @@ def demo(
     result = run_demo(out, cross_data=cross_data or (), mirror=mirror, bench_articles=bench_articles, force=force, quiet=quiet)
     console = Console()
     print_comparison(result.comparison, console)
-    console.print(f"demo finished in {result.elapsed_s / 60:.1f} min", markup=False)
-    console.print(f"report: {result.report_html}", markup=False, highlight=False)
+    console.print(f"demo finished in {result.elapsed_s / 60:.1f} min; open {result.report_html}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
