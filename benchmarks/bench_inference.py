@@ -165,6 +165,9 @@ def main() -> None:
                     facts[name] = {"path": p.path, "batch_size": p.batch_size}
 
         counts = predictor.token_counts(texts)
+        from fakenews.efficiency import forward_flops_per_article
+
+        flops_article = forward_flops_per_article(predictor, run.model, texts)
         print(f"tokens per article: mean {counts.mean():.0f}, {np.mean(counts >= window.max_length):.0%} at {window.max_length}")
         for fn in fns.values():  # warm-up, untimed
             fn(texts[: min(8, len(texts))])
@@ -205,6 +208,7 @@ def main() -> None:
             "cpu_seconds": cpu_seconds[name],
             "speedup_vs_study_cpu_time": rc,
             "articles_per_s": len(texts) / med,
+            "model_flops_per_s": flops_article * len(texts) / med if flops_article else None,
             "ms_per_article": 1000 * med / len(texts),
             "speedup_vs_study": r,
             "agreement_with_study": float(np.mean(pred == base_pred)),
@@ -214,12 +218,13 @@ def main() -> None:
         acc = results[name]["accuracy"]
         acc_change = (acc - results[base]["accuracy"]) * 100
         results[name]["accuracy_change_pts"] = acc_change
-        rows.append([name, results[name]["articles_per_s"], results[name]["ms_per_article"],
+        gflops = results[name]["model_flops_per_s"]
+        rows.append([name, results[name]["articles_per_s"], results[name]["ms_per_article"], f"{gflops / 1e9:.0f}" if gflops else "n/a",
                      f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})", f"{rc['median']:.2f}x",
                      f"{results[name]['agreement_with_study']:.1%}", results[name]["max_abs_prob_fake_diff"],
                      f"{acc:.3f} ({acc_change:+.1f} pt)" if trained else "n/a (fresh head)"])  # fmt: skip
     print()
-    print(table(rows, ["path", "articles/s", "ms/article", "speed-up vs study, wall (min-max)", "speed-up, CPU time", "same label", "max |dP(fake)|", "accuracy"]))
+    print(table(rows, ["path", "articles/s", "ms/article", "model GFLOP/s", "speed-up vs study, wall (min-max)", "speed-up, CPU time", "same label", "max |dP(fake)|", "accuracy"]))
     targets = {}
     if "study" in results:
         if "torch-fp32" in results:
@@ -242,6 +247,8 @@ def main() -> None:
         "data": articles.source,
         "n_articles": len(texts),
         "mean_tokens": float(counts.mean()),
+        "model_flops_per_article": flops_article,
+        "model_flops_note": "fakenews.flops.forward_flops on the real (unpadded) tokens; the study's padded work is larger",
         "share_at_max_length": float(np.mean(counts >= window.max_length)),
         "max_length": window.max_length,
         "truncation": window.truncation,
