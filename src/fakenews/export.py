@@ -87,7 +87,7 @@ class OnnxPredictor(TransformerPredictor):
     Args:
         run: the run dir whose ``onnx/`` holds the export (write it with ``fakenews export``).
         long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
-        batch_size: texts (or windows) per forward pass; default 16.
+        batch_size: texts (or windows) per forward pass; default 8 (the CPU default).
         stride: chunk step in tokens for ``long="chunks"``; default half a window.
         quiet: no progress bar when True (default).
         onnx_dir: the folder with the export; default ``RUN_DIR/onnx``.
@@ -307,7 +307,7 @@ def export_onnx(
         force: keep an export whose accuracy dropped by more than ``max_drop`` (default False).
         data: split dir to score on; default the one the run was trained on.
         split: ``test`` (default), ``validation`` or ``train``.
-        batch_size: texts per forward pass for both backends; default 16.
+        batch_size: texts per forward pass for both backends; default 8 (the CPU default).
         repeats: timed passes over ``split`` per backend (default 3); the median counts.
         quiet: no progress bars when True (default).
 

@@ -3,7 +3,7 @@
 :func:`predict_texts` returns one :class:`Prediction` per text. :func:`predict_file` reads a CSV
 or JSONL file with a text column, or plain text with one article per line (``-`` for stdin),
 ``chunk_size`` rows at a time, and writes ``id,pred,label_name,prob_fake`` in input order, so
-memory stays flat whatever the number of rows (``benchmarks/predict_memory.py`` shows it).
+memory stays flat whatever the number of rows (``benchmarks/bench_predict_scaling.py`` shows it).
 
 Which text is scored: ``--text-column`` when given, else ``combined_text``, else ``text``
 (prefixed with ``title`` when the input has one: the ``combined_text`` the models were trained
@@ -130,7 +130,7 @@ def predict_texts(
         texts: article texts (title + " " + body, as in training); none may be blank.
         backend: ``torch`` (default) or ``onnx`` (needs ``fakenews export`` first).
         long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
-        batch_size: texts per forward pass; default 16 on CPU, 64 on CUDA.
+        batch_size: texts per forward pass; default 8 on CPU, 64 on CUDA.
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
         quiet: no progress bar when True (default).
         predictor: an already loaded predictor to use instead of loading one (default None).

@@ -18,7 +18,7 @@ BackendOpt = Annotated[str, typer.Option("--backend", help="torch | onnx (needs 
 LongOpt = Annotated[
     str, typer.Option("--long", help="truncate (the run's truncation strategy) | chunks (whole article, windows averaged).")
 ]
-BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="Texts per forward pass (default 16 CPU, 64 GPU).")]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="Texts per forward pass (default 8 on CPU, 64 on GPU).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] (torch backend).")]
 SNIPPET = 70
 
