@@ -38,6 +38,7 @@ test: $(STAMP) browser-deps
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -21,7 +21,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
-DEFAULT_DATA = Path(os.environ.get("FAKENEWS_SHARED_DATA", ROOT.parent / "shared" / "data")) / "welfake_sample1000" / "welfake_sample1000.csv"
+DEFAULT_DATA = (
+    Path(os.environ.get("FAKENEWS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    / "welfake_sample1000"
+    / "welfake_sample1000.csv"
+)
 HEAD_SEED = 0
 """Seed of the fresh classification head put on the minilm-l6 weights when no run is given."""
 
@@ -35,7 +39,9 @@ def quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("fakenews.training").setLevel(logging.ERROR)  # "validation split is empty": on purpose
+    logging.getLogger("fakenews.training").setLevel(
+        logging.ERROR
+    )  # "validation split is empty": on purpose
     warnings.filterwarnings("ignore")
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -52,7 +58,9 @@ class Articles:
     source: str
 
 
-def load_articles(data: Path, *, split: str = "test", n: int | None = None, seed: int = 0) -> Articles:
+def load_articles(
+    data: Path, *, split: str = "test", n: int | None = None, seed: int = 0
+) -> Articles:
     """``n`` real articles (seeded sample, kept in file order) from a CSV or a split dir's ``split``.
 
     A CSV needs ``combined_text`` or ``text`` (+ ``title``) and ``label``; empty texts are dropped.
@@ -69,13 +77,17 @@ def load_articles(data: Path, *, split: str = "test", n: int | None = None, seed
         frame = pd.read_csv(data, dtype={"title": str, "text": str}, keep_default_na=False)
         if "combined_text" not in frame.columns:
             title = frame["title"] if "title" in frame.columns else ""
-            frame["combined_text"] = [combine(t, x) for t, x in zip(title, frame["text"], strict=True)]
+            frame["combined_text"] = [
+                combine(t, x) for t, x in zip(title, frame["text"], strict=True)
+            ]
         source = str(data)
     frame = frame[frame["combined_text"].astype(str).str.strip() != ""].reset_index(drop=True)
     if n is not None and n < len(frame):
         keep = np.sort(np.random.default_rng(seed).choice(len(frame), size=n, replace=False))
         frame = frame.iloc[keep].reset_index(drop=True)
-    return Articles(frame["combined_text"].astype(str).tolist(), frame["label"].to_numpy(dtype=int), source)
+    return Articles(
+        frame["combined_text"].astype(str).tolist(), frame["label"].to_numpy(dtype=int), source
+    )
 
 
 # --------------------------------------------------------------------------- a model to time
@@ -110,7 +122,9 @@ def default_run(workdir: Path, *, max_length: int = 512, truncation: str = "head
     config = {"model": {"name": "minilm-l6", "kind": "transformer"},
               "data": {"max_length": max_length, "truncation": truncation}, "seed": HEAD_SEED}  # fmt: skip
     (run / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (run / "data_manifest.json").write_text(json.dumps({"fingerprint": "none", "label_mapping": {"0": "real", "1": "fake"}}))
+    (run / "data_manifest.json").write_text(
+        json.dumps({"fingerprint": "none", "label_mapping": {"0": "real", "1": "fake"}})
+    )
     return run
 
 
@@ -148,7 +162,11 @@ def machine_info() -> dict[str, Any]:
         "cores_logical": os.cpu_count(),
         "cores_physical": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu_bf16": sorted(f for f in flags if f in {"avx512_bf16", "amx_bf16", "amx_tile", "amx_int8", "avx512_vnni", "avx_vnni"}),
+        "cpu_bf16": sorted(
+            f
+            for f in flags
+            if f in {"avx512_bf16", "amx_bf16", "amx_tile", "amx_int8", "avx512_vnni", "avx_vnni"}
+        ),
         "mkldnn_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -186,8 +204,9 @@ def write_result(name: str, payload: dict[str, Any], out: Path | None = None) ->
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(methods: dict[str, Callable[[], Any]], rounds: int, *,
-                log: Callable[[str], None] = print) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def interleaved(
+    methods: dict[str, Callable[[], Any]], rounds: int, *, log: Callable[[str], None] = print
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Wall and CPU seconds of each method per round, the methods taking turns (A B C, A B C, ...)
     so that load from other processes on a shared machine spreads over all of them alike.
 
@@ -204,7 +223,9 @@ def interleaved(methods: dict[str, Callable[[], Any]], rounds: int, *,
             fn()
             wall[name].append(time.perf_counter() - w0)
             cpu[name].append(time.process_time() - c0)
-            log(f"  round {r + 1}/{rounds}  {name:<12} wall {wall[name][-1]:8.2f} s   cpu {cpu[name][-1]:8.2f} s")
+            log(
+                f"  round {r + 1}/{rounds}  {name:<12} wall {wall[name][-1]:8.2f} s   cpu {cpu[name][-1]:8.2f} s"
+            )
     return wall, cpu
 
 
@@ -218,7 +239,9 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     """A plain Markdown table (printed, and pasted into README.md)."""
     cells = [header, *[[_fmt(c) for c in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
 

@@ -49,7 +49,9 @@ from _common import (
 STUDY_BATCH = 64
 
 
-def study_predict(run_dir: Path, max_length: int, truncation: str, device: str, workdir: Path) -> Any:
+def study_predict(
+    run_dir: Path, max_length: int, truncation: str, device: str, workdir: Path
+) -> Any:
     """The study's recipe: tokenize, pad to ``max_length``, ``Trainer.predict`` at batch 64."""
     import datasets
     import torch
@@ -73,7 +75,11 @@ def study_predict(run_dir: Path, max_length: int, truncation: str, device: str, 
         logits = trainer.predict(datasets.Dataset.from_dict(enc)).predictions
         if isinstance(logits, tuple):
             logits = logits[0]
-        return torch.softmax(torch.as_tensor(np.asarray(logits, dtype=np.float32)), dim=-1).double().numpy()
+        return (
+            torch.softmax(torch.as_tensor(np.asarray(logits, dtype=np.float32)), dim=-1)
+            .double()
+            .numpy()
+        )
 
     return predict
 
@@ -96,17 +102,49 @@ def export_onnx_pair(run_dir: Path, workdir: Path) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])  # fmt: skip
-    parser.add_argument("--run", type=Path, help="a transformer run dir (default: all-MiniLM-L6-v2 + fresh seeded head)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CSV of articles or a split dir (default: WELFake sample)")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        help="a transformer run dir (default: all-MiniLM-L6-v2 + fresh seeded head)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="CSV of articles or a split dir (default: WELFake sample)",
+    )
     parser.add_argument("--split", default="test", help="split of a split dir (default test)")
-    parser.add_argument("--n-articles", type=int, default=64, help="articles timed (default 64; 0 = all)")
-    parser.add_argument("--rounds", type=int, default=2, help="timing rounds, paths interleaved (default 2)")
-    parser.add_argument("--batch-size", type=int, default=None, help="our batch size (default: the Predictor's for the device)")
-    parser.add_argument("--max-length", type=int, default=512, help="max tokens of the default model (default 512)")
-    parser.add_argument("--paths", default="study,torch-fp32,torch-bf16,onnx-fp32,onnx-int8", help="comma-separated paths to time")
-    parser.add_argument("--sweep", default="", help="also time torch-fp32 and onnx-int8 once at these batch sizes, e.g. 4,8,16,32")
+    parser.add_argument(
+        "--n-articles", type=int, default=64, help="articles timed (default 64; 0 = all)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="timing rounds, paths interleaved (default 2)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="our batch size (default: the Predictor's for the device)",
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=512, help="max tokens of the default model (default 512)"
+    )
+    parser.add_argument(
+        "--paths",
+        default="study,torch-fp32,torch-bf16,onnx-fp32,onnx-int8",
+        help="comma-separated paths to time",
+    )
+    parser.add_argument(
+        "--sweep",
+        default="",
+        help="also time torch-fp32 and onnx-int8 once at these batch sizes, e.g. 4,8,16,32",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/bench_inference-<machine>.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results JSON (default benchmarks/results/bench_inference-<machine>.json)",
+    )
     args = parser.parse_args()
     quiet_libraries()
 
@@ -123,7 +161,9 @@ def main() -> None:
         print("torch-bf16 skipped: this CPU has no bf16 instructions (avx512_bf16 / AMX)")
         paths.remove("torch-bf16")
     if cuda:
-        paths = [p for p in paths if not p.startswith("onnx")]  # the export runs on the CPU provider
+        paths = [
+            p for p in paths if not p.startswith("onnx")
+        ]  # the export runs on the CPU provider
 
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
         workdir = Path(tmp)
@@ -142,8 +182,12 @@ def main() -> None:
         fns: dict[str, Any] = {}
         facts: dict[str, Any] = {}
         if "study" in paths:
-            fns["study"] = study_predict(run_dir, window.max_length, window.truncation, device, workdir)
-            facts["study"] = {"path": f"trainer-predict-pad{window.max_length}-batch{STUDY_BATCH}-{'fp16' if cuda else 'fp32'}-{device}"}
+            fns["study"] = study_predict(
+                run_dir, window.max_length, window.truncation, device, workdir
+            )
+            facts["study"] = {
+                "path": f"trainer-predict-pad{window.max_length}-batch{STUDY_BATCH}-{'fp16' if cuda else 'fp32'}-{device}"
+            }
         predictor = load_predictor(run, device=device, batch_size=args.batch_size)
         if "torch-fp32" in paths:
             fns["torch-fp32"] = predictor.predict_proba
@@ -168,12 +212,18 @@ def main() -> None:
         from fakenews.efficiency import forward_flops_per_article
 
         flops_article = forward_flops_per_article(predictor, run.model, texts)
-        print(f"tokens per article: mean {counts.mean():.0f}, {np.mean(counts >= window.max_length):.0%} at {window.max_length}")
+        print(
+            f"tokens per article: mean {counts.mean():.0f}, {np.mean(counts >= window.max_length):.0%} at {window.max_length}"
+        )
         for fn in fns.values():  # warm-up, untimed
             fn(texts[: min(8, len(texts))])
-        probs = {name: np.asarray(fn(texts)) for name, fn in fns.items()}  # predictions, also a warm-up
+        probs = {
+            name: np.asarray(fn(texts)) for name, fn in fns.items()
+        }  # predictions, also a warm-up
         print(f"timing {len(fns)} paths x {args.rounds} rounds on {len(texts)} articles ...")
-        seconds, cpu_seconds = interleaved({k: (lambda f=f: f(texts)) for k, f in fns.items()}, args.rounds)
+        seconds, cpu_seconds = interleaved(
+            {k: (lambda f=f: f(texts)) for k, f in fns.items()}, args.rounds
+        )
 
         sweep: dict[str, dict[int, float]] = {}
         if args.sweep:
@@ -224,7 +274,22 @@ def main() -> None:
                      f"{results[name]['agreement_with_study']:.1%}", results[name]["max_abs_prob_fake_diff"],
                      f"{acc:.3f} ({acc_change:+.1f} pt)" if trained else "n/a (fresh head)"])  # fmt: skip
     print()
-    print(table(rows, ["path", "articles/s", "ms/article", "model GFLOP/s", "speed-up vs study, wall (min-max)", "speed-up, CPU time", "same label", "max |dP(fake)|", "accuracy"]))
+    print(
+        table(
+            rows,
+            [
+                "path",
+                "articles/s",
+                "ms/article",
+                "model GFLOP/s",
+                "speed-up vs study, wall (min-max)",
+                "speed-up, CPU time",
+                "same label",
+                "max |dP(fake)|",
+                "accuracy",
+            ],
+        )
+    )
     targets = {}
     if "study" in results:
         if "torch-fp32" in results:
@@ -242,7 +307,9 @@ def main() -> None:
         "benchmark": "inference",
         "machine": info,
         "device": device,
-        "model": str(args.run) if args.run else "all-MiniLM-L6-v2 + fresh classification head (seed 0)",
+        "model": str(args.run)
+        if args.run
+        else "all-MiniLM-L6-v2 + fresh classification head (seed 0)",
         "trained": trained,
         "data": articles.source,
         "n_articles": len(texts),

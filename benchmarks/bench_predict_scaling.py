@@ -88,7 +88,11 @@ def run_predict(command: list[str], workdir: Path, interval: float = 0.02) -> di
     seconds = time.perf_counter() - start
     done.set()
     thread.join()
-    peak = float(report.read_text().split()[-1]) / 1024 if gnu_time and report.is_file() else sampled[0] / 2**20
+    peak = (
+        float(report.read_text().split()[-1]) / 1024
+        if gnu_time and report.is_file()
+        else sampled[0] / 2**20
+    )
     return {"seconds": seconds, "returncode": proc.returncode, "peak_rss_mb": peak,
             "peak_rss_by": "GNU time %M" if gnu_time else "psutil sampling",
             "sampled_peak_rss_mb": sampled[0] / 2**20, "stderr": stderr.decode("utf-8", "replace")[-2000:]}  # fmt: skip
@@ -97,15 +101,35 @@ def run_predict(command: list[str], workdir: Path, interval: float = 0.02) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])  # fmt: skip
-    parser.add_argument("--run", type=Path, help="run dir to predict with (default: a tfidf-logreg run trained here)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="real articles to repeat (CSV or split dir)")
-    parser.add_argument("--sizes", default="1000,10000,100000", help="articles per input file (default 1000,10000,100000)")
-    parser.add_argument("--extra", default="", help="extra options for `fakenews predict`, e.g. '--backend onnx --batch-size 8'")
-    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/bench_predict_scaling-<machine>.json)")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        help="run dir to predict with (default: a tfidf-logreg run trained here)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="real articles to repeat (CSV or split dir)"
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="articles per input file (default 1000,10000,100000)",
+    )
+    parser.add_argument(
+        "--extra",
+        default="",
+        help="extra options for `fakenews predict`, e.g. '--backend onnx --batch-size 8'",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results JSON (default benchmarks/results/bench_predict_scaling-<machine>.json)",
+    )
     args = parser.parse_args()
     quiet_libraries()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    fakenews = shutil.which("fakenews", path=str(Path(sys.executable).parent)) or shutil.which("fakenews")
+    fakenews = shutil.which("fakenews", path=str(Path(sys.executable).parent)) or shutil.which(
+        "fakenews"
+    )
     command_head = [fakenews] if fakenews else [sys.executable, "-m", "fakenews"]
     info = machine_info()
 
@@ -118,19 +142,48 @@ def main() -> None:
         for n in sizes:
             src, dst = workdir / f"in-{n}.csv", workdir / f"out-{n}.csv"
             size = write_input(texts, n, src)
-            command = [*command_head, "predict", str(run), "--input", str(src), "--output", str(dst), "--quiet", *args.extra.split()]
+            command = [
+                *command_head,
+                "predict",
+                str(run),
+                "--input",
+                str(src),
+                "--output",
+                str(dst),
+                "--quiet",
+                *args.extra.split(),
+            ]
             r = run_predict(command, workdir)
             if r["returncode"] != 0:
                 raise SystemExit(f"`{' '.join(command)}` failed ({r['returncode']}): {r['stderr']}")
             with dst.open(encoding="utf-8") as fh:
                 written = sum(1 for _ in fh) - 1
-            r.update({"n": n, "input_mb": size / 2**20, "rows_written": written, "seconds_per_1k": r["seconds"] / (n / 1000)})
+            r.update(
+                {
+                    "n": n,
+                    "input_mb": size / 2**20,
+                    "rows_written": written,
+                    "seconds_per_1k": r["seconds"] / (n / 1000),
+                }
+            )
             rows_out[n] = r
             print(f"  {n:>7} articles  {r['seconds']:8.1f} s  {r['seconds_per_1k']:6.2f} s/1k  peak {r['peak_rss_mb']:7.1f} MB "
                   f"(sampled {r['sampled_peak_rss_mb']:.1f})  input {r['input_mb']:.0f} MB")  # fmt: skip
             src.unlink()
             dst.unlink()
-        command_shown = " ".join(["fakenews", "predict", "RUN_DIR", "--input", "FILE", "--output", "FILE", "--quiet", *args.extra.split()])
+        command_shown = " ".join(
+            [
+                "fakenews",
+                "predict",
+                "RUN_DIR",
+                "--input",
+                "FILE",
+                "--output",
+                "FILE",
+                "--quiet",
+                *args.extra.split(),
+            ]
+        )
 
     small, large = rows_out[sizes[0]], rows_out[sizes[-1]]
     peak_ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
@@ -142,18 +195,38 @@ def main() -> None:
     rows = [[n, r["seconds"], r["seconds_per_1k"], r["peak_rss_mb"], r["sampled_peak_rss_mb"], r["peak_rss_mb"] / small["peak_rss_mb"]]
             for n, r in rows_out.items()]  # fmt: skip
     print()
-    print(table(rows, ["articles", "seconds", "s per 1k", "peak RSS MB (GNU time)", "peak RSS MB (sampled)", "peak / smallest"]))
+    print(
+        table(
+            rows,
+            [
+                "articles",
+                "seconds",
+                "s per 1k",
+                "peak RSS MB (GNU time)",
+                "peak RSS MB (sampled)",
+                "peak / smallest",
+            ],
+        )
+    )
     if marginal is not None:
-        print(f"marginal cost between {sizes[-2]:,} and {sizes[-1]:,}: {marginal:.2f} s per 1k articles")
+        print(
+            f"marginal cost between {sizes[-2]:,} and {sizes[-1]:,}: {marginal:.2f} s per 1k articles"
+        )
     reached = peak_ratio <= 1.5
-    print(f"target peak_{sizes[-1]}/{sizes[0]} <= 1.5x: {'REACHED' if reached else 'missed'} ({peak_ratio:.2f}x)")
+    print(
+        f"target peak_{sizes[-1]}/{sizes[0]} <= 1.5x: {'REACHED' if reached else 'missed'} ({peak_ratio:.2f}x)"
+    )
     payload = {
         "benchmark": "predict_scaling",
         "machine": info,
-        "run": str(args.run) if args.run else "tfidf-logreg trained on the WELFake sample (70/15/15 split)",
+        "run": str(args.run)
+        if args.run
+        else "tfidf-logreg trained on the WELFake sample (70/15/15 split)",
         "command": command_shown,
         "data": str(args.data),
-        "sizes": {str(n): {k: v for k, v in r.items() if k != "stderr"} for n, r in rows_out.items()},
+        "sizes": {
+            str(n): {k: v for k, v in r.items() if k != "stderr"} for n, r in rows_out.items()
+        },
         "marginal_seconds_per_1k": marginal,
         "targets": {"peak_ratio_1.5x": {"ratio": peak_ratio, "reached": reached}},
     }

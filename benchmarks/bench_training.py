@@ -60,25 +60,68 @@ def training_split_dir(data: Path, n: int, workdir: Path, *, seed: int) -> tuple
 
     articles = load_articles(data, split="train", n=n, seed=seed)
     csv = workdir / "articles.csv"
-    pd.DataFrame({"id": range(len(articles.texts)), "text": articles.texts, "label": articles.labels}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {"id": range(len(articles.texts)), "text": articles.texts, "label": articles.labels}
+    ).to_csv(csv, index=False)
     out = workdir / "split"
-    prepare([csv], out, PrepareOptions(split=(1.0, 0.0, 0.0), near_duplicates=0.0), force=True, quiet=True)
+    prepare(
+        [csv],
+        out,
+        PrepareOptions(split=(1.0, 0.0, 0.0), near_duplicates=0.0),
+        force=True,
+        quiet=True,
+    )
     return out, articles
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])  # fmt: skip
-    parser.add_argument("--model", default="minilm-l6", help="preset, path or scratch:ARCH (default minilm-l6)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra config override for every recipe (repeatable)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CSV of articles or a split dir (its train split)")
-    parser.add_argument("--articles", type=int, default=96, help="articles per recipe, one epoch (default 96 = 3 study steps)")
-    parser.add_argument("--max-length", type=int, default=512, help="tokens per article (default 512, the study's)")
-    parser.add_argument("--recipes", default="study,ours,ours-bf16", help="comma-separated recipes to run")
-    parser.add_argument("--rounds", type=int, default=1, help="times each recipe is trained, recipes interleaved (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the article sample (default 0)")
-    parser.add_argument("--keep", type=Path, help="keep the run dirs here (default: a temp dir, deleted)")
-    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/bench_training-<machine>.json)")
+    parser.add_argument(
+        "--model", default="minilm-l6", help="preset, path or scratch:ARCH (default minilm-l6)"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="extra config override for every recipe (repeatable)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="CSV of articles or a split dir (its train split)",
+    )
+    parser.add_argument(
+        "--articles",
+        type=int,
+        default=96,
+        help="articles per recipe, one epoch (default 96 = 3 study steps)",
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=512, help="tokens per article (default 512, the study's)"
+    )
+    parser.add_argument(
+        "--recipes", default="study,ours,ours-bf16", help="comma-separated recipes to run"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times each recipe is trained, recipes interleaved (default 1)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the article sample (default 0)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the run dirs here (default: a temp dir, deleted)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results JSON (default benchmarks/results/bench_training-<machine>.json)",
+    )
     args = parser.parse_args()
     quiet_libraries()
 
@@ -92,7 +135,14 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
     if "ours-bf16" in recipes and (cuda or not info["mkldnn_bf16_supported"]):
-        print("ours-bf16 skipped: " + ("on a GPU `ours` already uses bf16/fp16" if cuda else "this CPU has no bf16 instructions"))
+        print(
+            "ours-bf16 skipped: "
+            + (
+                "on a GPU `ours` already uses bf16/fp16"
+                if cuda
+                else "this CPU has no bf16 instructions"
+            )
+        )
         recipes.remove("ours-bf16")
     if cuda:
         RECIPES["study"] = [*RECIPES["study"], "train.precision=fp16"]
@@ -101,7 +151,9 @@ def main() -> None:
         workdir = Path(tmp)
         runs_root = args.keep or workdir / "runs"
         split_dir, articles = training_split_dir(args.data, args.articles, workdir, seed=args.seed)
-        n_train = int(json.loads((split_dir / "manifest.json").read_text())["counts"]["train"]["total"])
+        n_train = int(
+            json.loads((split_dir / "manifest.json").read_text())["counts"]["train"]["total"]
+        )
         common = [
             f"data.max_length={args.max_length}", "data.truncation=head", "train.epochs=1", "train.early_stopping_patience=null",
             "train.save_total_limit=1", "train.logging_steps=1000", "train.warmup_ratio=0.1", f"data.cache_dir={workdir / 'cache'}",
@@ -114,7 +166,14 @@ def main() -> None:
         for rnd in range(args.rounds):
             for name in recipes:
                 out = runs_root / f"{name}-{rnd}"
-                result = train(split_dir, args.model, out, overrides=[*common, *RECIPES[name]], force=True, quiet=True)
+                result = train(
+                    split_dir,
+                    args.model,
+                    out,
+                    overrides=[*common, *RECIPES[name]],
+                    force=True,
+                    quiet=True,
+                )
                 s = result.summary
                 summaries[name].append(s)
                 run_dirs[name] = out
@@ -127,8 +186,17 @@ def main() -> None:
         model_config = json.loads((first / "config.json").read_text())
         import pandas as pd
 
-        texts = pd.read_csv(split_dir / "train.csv", keep_default_na=False)["combined_text"].astype(str).tolist()
-        lengths = [len(ids) for ids in encode(tokenizer, texts, max_length=args.max_length, truncation="head")["input_ids"]]
+        texts = (
+            pd.read_csv(split_dir / "train.csv", keep_default_na=False)["combined_text"]
+            .astype(str)
+            .tolist()
+        )
+        lengths = [
+            len(ids)
+            for ids in encode(tokenizer, texts, max_length=args.max_length, truncation="head")[
+                "input_ids"
+            ]
+        ]
         flops_epoch = training_flops(model_config, lengths)
         device = summaries[recipes[0]][0]["device"]
 
@@ -156,14 +224,33 @@ def main() -> None:
                      f"{achieved / 1e9:.1f}" if achieved else "n/a",
                      f"{results[name]['mfu']:.1%}" if results[name]["mfu"] is not None else "n/a"])  # fmt: skip
     print()
-    print(table(rows, ["recipe", "precision", "optimizer steps", "articles/s", "speed-up vs study (min-max)", "model GFLOP/s", "MFU"]))
+    print(
+        table(
+            rows,
+            [
+                "recipe",
+                "precision",
+                "optimizer steps",
+                "articles/s",
+                "speed-up vs study (min-max)",
+                "model GFLOP/s",
+                "MFU",
+            ],
+        )
+    )
     targets = {}
     if "study" in results:
-        best = max((n for n in results if n != "study"), key=lambda n: results[n]["speedup_vs_study"]["median"], default=None)
+        best = max(
+            (n for n in results if n != "study"),
+            key=lambda n: results[n]["speedup_vs_study"]["median"],
+            default=None,
+        )
         if best:
             ratio = results[best]["speedup_vs_study"]["median"]
             targets["training_2x"] = {"recipe": best, "ratio": ratio, "reached": ratio >= 2.0}
-            print(f"target training_2x: {'REACHED' if ratio >= 2.0 else 'missed'} ({ratio:.2f}x with {best})")
+            print(
+                f"target training_2x: {'REACHED' if ratio >= 2.0 else 'missed'} ({ratio:.2f}x with {best})"
+            )
     payload = {
         "benchmark": "training",
         "machine": info,

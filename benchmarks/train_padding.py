@@ -20,8 +20,14 @@ from pathlib import Path
 from fakenews.training import train
 
 MODES = {
-    "max_length padding, random order (study)": ["data.padding=max_length", "data.group_by_length=false"],
-    "dynamic padding, length-grouped (default)": ["data.padding=dynamic", "data.group_by_length=true"],
+    "max_length padding, random order (study)": [
+        "data.padding=max_length",
+        "data.group_by_length=false",
+    ],
+    "dynamic padding, length-grouped (default)": [
+        "data.padding=dynamic",
+        "data.group_by_length=true",
+    ],
 }
 
 
@@ -37,7 +43,14 @@ def main() -> None:
     ]  # fmt: skip
     rows = []
     for i, (mode, sets) in enumerate(MODES.items()):
-        result = train(args.split_dir, "scratch:albert", args.out / f"mode{i}", overrides=[*common, *sets], force=True, quiet=True)
+        result = train(
+            args.split_dir,
+            "scratch:albert",
+            args.out / f"mode{i}",
+            overrides=[*common, *sets],
+            force=True,
+            quiet=True,
+        )
         s = result.summary
         rows.append({"mode": mode, "articles_per_s": s["train_articles_per_s"], "train_runtime_s": s["train_runtime_s"],
                      "global_step": s["global_step"], "device": s["device"], "precision": s["precision"],

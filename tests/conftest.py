@@ -27,10 +27,20 @@ def shared_data() -> Path:
 
 
 def politifact_frame(shared: Path) -> pd.DataFrame:
-    frame = pd.read_csv(shared / "fakenewsnet_politifact" / "fakenewsnet_politifact.csv", dtype=str, keep_default_na=False)
-    frame["combined_text"] = [combine(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)]
+    frame = pd.read_csv(
+        shared / "fakenewsnet_politifact" / "fakenewsnet_politifact.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    frame["combined_text"] = [
+        combine(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)
+    ]
     frame["label"] = frame["label"].astype(int)
-    return frame[frame["text"].str.strip() != ""].drop_duplicates("combined_text").reset_index(drop=True)
+    return (
+        frame[frame["text"].str.strip() != ""]
+        .drop_duplicates("combined_text")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +64,14 @@ def tiny_split_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) 
     manifest = {
         "fingerprint": fingerprint(frames),
         "label_mapping": {"0": "real", "1": "fake"},
-        "counts": {k: {"total": len(v), "fake": int(v["label"].sum()), "real": int((v["label"] == 0).sum())} for k, v in frames.items()},
+        "counts": {
+            k: {
+                "total": len(v),
+                "fake": int(v["label"].sum()),
+                "real": int((v["label"] == 0).sum()),
+            }
+            for k, v in frames.items()
+        },
         "seed": 42,
         "inputs": [{"path": "fakenewsnet_politifact.csv"}],
     }
@@ -78,12 +95,20 @@ TINY_TRAIN_SETTINGS: tuple[str, ...] = (
 """``--set`` overrides of the tiny fixture runs; tests reuse them to train comparable runs."""
 
 
-def _tiny_train(tmp_path_factory: pytest.TempPathFactory, split_dir: Path, model: str, name: str) -> Path:
+def _tiny_train(
+    tmp_path_factory: pytest.TempPathFactory, split_dir: Path, model: str, name: str
+) -> Path:
     from fakenews.training import train
 
     root = tmp_path_factory.mktemp("runs")
     settings = [*TINY_TRAIN_SETTINGS, f"data.cache_dir={root / 'token-cache'}"]
-    result = train(split_dir, model, root / name, overrides=settings if model != "tfidf-logreg" else (), quiet=True)
+    result = train(
+        split_dir,
+        model,
+        root / name,
+        overrides=settings if model != "tfidf-logreg" else (),
+        quiet=True,
+    )
     return result.run_dir
 
 

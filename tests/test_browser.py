@@ -45,7 +45,9 @@ def server(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     run = tmp_path_factory.mktemp("browser") / "run"
     shutil.copytree(tiny_run_dir, run, ignore=shutil.ignore_patterns("checkpoints"))
     (run / "metrics").mkdir(exist_ok=True)
-    (run / "metrics" / "test.json").write_text(json.dumps({"n": 12, "accuracy": 0.75}), encoding="utf-8")
+    (run / "metrics" / "test.json").write_text(
+        json.dumps({"n": 12, "accuracy": 0.75}), encoding="utf-8"
+    )
     app = create_app(run)
     # Bind first: the socket listens before the thread starts, so no start-up wait is needed.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -66,7 +68,9 @@ def server(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}; install it with `make browser-deps` (apt-get install chromium, as root)")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}; install it with `make browser-deps` (apt-get install chromium, as root)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -77,7 +81,9 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def test_paste_an_article_and_read_the_verdict(server: str, browser: object, tmp_path: Path) -> None:
+def test_paste_an_article_and_read_the_verdict(
+    server: str, browser: object, tmp_path: Path
+) -> None:
     page = browser.new_page(viewport={"width": 900, "height": 1000})  # type: ignore[attr-defined]
     page.set_default_timeout(WAIT_MS)
     page.goto(server)

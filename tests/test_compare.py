@@ -29,15 +29,30 @@ def manifest(fingerprint: str = FP_A, n_test: int = 200) -> dict[str, Any]:
     return {
         "fingerprint": fingerprint,
         "label_mapping": {"0": "real", "1": "fake"},
-        "inputs": [{"path": "/data/politifact.csv", "format": "csv", "sha256": "f" * 64, "rows": 1000}],
+        "inputs": [
+            {"path": "/data/politifact.csv", "format": "csv", "sha256": "f" * 64, "rows": 1000}
+        ],
         "steps": [
             {"name": "read", "rows_in": 1000, "removed": 0, "rows_out": 1000},
             {"name": "empty", "rows_in": 1000, "removed": 12, "rows_out": 988},
             {"name": "exact_duplicate", "rows_in": 988, "removed": 30, "rows_out": 958},
         ],
-        "split": {"method": "stratified", "ratios": [0.7, 0.15, 0.15], "seed": 42, "group_by": None},
-        "counts": {"train": {"total": 670, "fake": 335, "real": 335}, "test": {"total": n_test, "fake": n_test // 2, "real": n_test // 2}},
-        "leakage": {"exact_cross_split": 0, "near_cross_split": 0, "near_threshold": 0.9, "pairs": []},
+        "split": {
+            "method": "stratified",
+            "ratios": [0.7, 0.15, 0.15],
+            "seed": 42,
+            "group_by": None,
+        },
+        "counts": {
+            "train": {"total": 670, "fake": 335, "real": 335},
+            "test": {"total": n_test, "fake": n_test // 2, "real": n_test // 2},
+        },
+        "leakage": {
+            "exact_cross_split": 0,
+            "near_cross_split": 0,
+            "near_threshold": 0.9,
+            "pairs": [],
+        },
     }
 
 
@@ -67,14 +82,20 @@ def make_run(
         yaml.safe_dump(
             {
                 "model": {"name": model, "kind": kind},
-                "data": {"max_length": 128, "truncation": "head", "split_dir": "/splits/politifact"},
+                "data": {
+                    "max_length": 128,
+                    "truncation": "head",
+                    "split_dir": "/splits/politifact",
+                },
                 "train": {"epochs": 1, "learning_rate": 5e-5, "batch_size": 8},
                 "seed": 42,
             }
         ),
         encoding="utf-8",
     )
-    (run / "data_manifest.json").write_text(json.dumps(manifest(fingerprint, len(labels))), encoding="utf-8")
+    (run / "data_manifest.json").write_text(
+        json.dumps(manifest(fingerprint, len(labels))), encoding="utf-8"
+    )
     if train_summary is not None:
         (run / "train_summary.json").write_text(json.dumps(dict(train_summary)), encoding="utf-8")
     if efficiency is not None:
@@ -106,7 +127,9 @@ def make_run(
     return run
 
 
-def synthetic(n: int, accuracy: float, rng: np.random.Generator, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    n: int, accuracy: float, rng: np.random.Generator, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels and P(fake) with exactly round(accuracy * n) correct predictions."""
     y = labels if labels is not None else np.repeat([0, 1], n // 2)
     correct = np.zeros(n, dtype=bool)
@@ -145,20 +168,44 @@ def three_runs(tmp_path: Path) -> list[Path]:
 def test_end_to_end_writes_every_file(three_runs: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "report"
     result = compare(three_runs, out, n_bootstrap=500, quiet=True)
-    for name in ("table.csv", "table.md", "pairwise.csv", "pairwise.md", "cross_dataset.csv", "report.md", "report.html", "comparison.json"):
+    for name in (
+        "table.csv",
+        "table.md",
+        "pairwise.csv",
+        "pairwise.md",
+        "cross_dataset.csv",
+        "report.md",
+        "report.html",
+        "comparison.json",
+    ):
         assert (out / name).is_file(), name
-    for name in ("params", "size_mb", "latency", "throughput", "accuracy_vs_latency", "cross_dataset"):
+    for name in (
+        "params",
+        "size_mb",
+        "latency",
+        "throughput",
+        "accuracy_vs_latency",
+        "cross_dataset",
+    ):
         assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert sorted(result.files) == sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert sorted(result.files) == sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
+    )
     assert not list(tmp_path.glob(".report.tmp-*"))
 
     table = pd.read_csv(out / "table.csv")
     assert list(table["run"]) == ["minilm", "tfidf", "albert"]
     assert table["accuracy"].tolist() == pytest.approx([0.95, 0.80, 0.94])
-    assert (table["accuracy_ci_low"] < table["accuracy"]).all() and (table["accuracy"] < table["accuracy_ci_high"]).all()
+    assert (table["accuracy_ci_low"] < table["accuracy"]).all() and (
+        table["accuracy"] < table["accuracy_ci_high"]
+    ).all()
     # Missing efficiency is empty in the CSV and "not measured" in Markdown, never invented.
     albert = table.set_index("run").loc["albert"]
-    assert pd.isna(albert["latency_ms_p50"]) and pd.isna(albert["params_total"]) and pd.isna(albert["train_runtime_s"])
+    assert (
+        pd.isna(albert["latency_ms_p50"])
+        and pd.isna(albert["params_total"])
+        and pd.isna(albert["train_runtime_s"])
+    )
     md = (out / "table.md").read_text(encoding="utf-8")
     assert md == result.table_markdown + "\n"
     assert md.count("not measured") == 5  # albert's five efficiency cells
@@ -168,31 +215,45 @@ def test_end_to_end_writes_every_file(three_runs: list[Path], tmp_path: Path) ->
     assert len(pairs) == 3
     by_pair = {(r.a, r.b): r for r in pairs.itertuples()}
     assert by_pair[("minilm", "tfidf")].significant
-    assert by_pair[("minilm", "tfidf")].sentence.startswith("minilm beats tfidf by 15.0 pt, 95% CI ")
-    assert by_pair[("minilm", "albert")].sentence.startswith("no significant difference between minilm and albert")
+    assert by_pair[("minilm", "tfidf")].sentence.startswith(
+        "minilm beats tfidf by 15.0 pt, 95% CI "
+    )
+    assert by_pair[("minilm", "albert")].sentence.startswith(
+        "no significant difference between minilm and albert"
+    )
 
     cross = pd.read_csv(out / "cross_dataset.csv")
     assert list(cross.columns) == ["run", "model", "politifact", "horne2017", "in_domain"]
     assert cross["in_domain"].tolist() == ["politifact"] * 3
-    assert cross.loc[0, "horne2017"] == pytest.approx(0.7) and cross["horne2017"].isna().tolist() == [False, True, True]
+    assert cross.loc[0, "horne2017"] == pytest.approx(0.7) and cross[
+        "horne2017"
+    ].isna().tolist() == [False, True, True]
 
     doc = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     assert doc["same_split"] and doc["label"] is None
     assert doc["pareto_accuracy_vs_latency"] == ["tfidf", "minilm"]
     assert {p["a"] for p in doc["pairwise"]} == {"minilm", "tfidf"}
     assert doc["table"][2]["efficiency"]["latency_ms_p50"] is None
-    assert "efficiency not measured for albert (no efficiency.json): run `fakenews benchmark RUN_DIR`." in doc["notes"]
+    assert (
+        "efficiency not measured for albert (no efficiency.json): run `fakenews benchmark RUN_DIR`."
+        in doc["notes"]
+    )
 
 
 def test_same_seed_same_output(three_runs: list[Path], tmp_path: Path) -> None:
     a = compare(three_runs[:2], tmp_path / "a", n_bootstrap=300, quiet=True)
     b = compare(three_runs[:2], tmp_path / "b", n_bootstrap=300, quiet=True)
-    assert (tmp_path / "a" / "table.csv").read_bytes() == (tmp_path / "b" / "table.csv").read_bytes()
+    assert (tmp_path / "a" / "table.csv").read_bytes() == (
+        tmp_path / "b" / "table.csv"
+    ).read_bytes()
     assert a.pairs == b.pairs
 
 
 def test_refuses_one_run(three_runs: list[Path], tmp_path: Path) -> None:
-    with pytest.raises(FakeNewsError, match=re.escape(f"compare needs at least two run dirs, found only {three_runs[0]};")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(f"compare needs at least two run dirs, found only {three_runs[0]};"),
+    ):
         compare(three_runs[:1], tmp_path / "out")
 
 
@@ -221,7 +282,10 @@ def test_allow_different_splits_is_labelled_and_unpaired(tmp_path: Path) -> None
     result = compare([a, b], out, allow_different_splits=True, n_bootstrap=200, quiet=True)
     assert not result.same_split and result.pairs == ()
     assert not (out / "pairwise.csv").exists()
-    assert pd.read_csv(out / "table.csv")["comparison"].tolist() == ["cross-data-set: different test sets, not paired"] * 2
+    assert (
+        pd.read_csv(out / "table.csv")["comparison"].tolist()
+        == ["cross-data-set: different test sets, not paired"] * 2
+    )
     for name in ("table.md", "report.md", "report.html"):
         assert CROSS_LABEL in (out / name).read_text(encoding="utf-8").replace("\n", " "), name
     assert json.loads((out / "comparison.json").read_text(encoding="utf-8"))["label"] == CROSS_LABEL
@@ -232,7 +296,9 @@ def test_refuses_unevaluated_run(three_runs: list[Path], tmp_path: Path) -> None
     raw = make_run(tmp_path, "raw", y, p, evaluated=False)
     with pytest.raises(
         FakeNewsError,
-        match=re.escape(f"run {raw} has not been evaluated on its test split (metrics/test.json is missing); run `fakenews evaluate {raw}` first."),
+        match=re.escape(
+            f"run {raw} has not been evaluated on its test split (metrics/test.json is missing); run `fakenews evaluate {raw}` first."
+        ),
     ):
         compare([three_runs[0], raw], tmp_path / "out", quiet=True)
 
@@ -242,7 +308,12 @@ def test_refuses_different_articles(tmp_path: Path) -> None:
     y, p = synthetic(40, 0.9, rng)
     a = make_run(tmp_path, "a", y, p)
     b = make_run(tmp_path, "b", y, p, ids=[f"other-{i}" for i in range(40)])
-    with pytest.raises(FakeNewsError, match=re.escape(f"predictions/test.csv of {a} and {b} cover different articles (40 ids only in the first, 40 only in the second")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"predictions/test.csv of {a} and {b} cover different articles (40 ids only in the first, 40 only in the second"
+        ),
+    ):
         compare([a, b], tmp_path / "out", quiet=True)
 
 
@@ -250,7 +321,12 @@ def test_refuses_existing_out_unless_force(three_runs: list[Path], tmp_path: Pat
     out = tmp_path / "report"
     out.mkdir()
     (out / "keep.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(FakeNewsError, match=re.escape(f"report dir {out} already exists and is not empty; choose a new --out or pass --force")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"report dir {out} already exists and is not empty; choose a new --out or pass --force"
+        ),
+    ):
         compare(three_runs[:2], out, quiet=True)
     assert (out / "keep.txt").exists()
     compare(three_runs[:2], out, force=True, n_bootstrap=200, quiet=True)
@@ -258,20 +334,31 @@ def test_refuses_existing_out_unless_force(three_runs: list[Path], tmp_path: Pat
 
 
 def test_pareto_front() -> None:
-    points = {"fast": (1.0, 0.80), "slow_good": (10.0, 0.95), "dominated": (12.0, 0.90), "mid": (5.0, 0.90)}
+    points = {
+        "fast": (1.0, 0.80),
+        "slow_good": (10.0, 0.95),
+        "dominated": (12.0, 0.90),
+        "mid": (5.0, 0.90),
+    }
     assert pareto_front(points) == ("fast", "mid", "slow_good")
 
 
-def test_cli_compare(three_runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_compare(
+    three_runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "cli-report"
-    code = main(["compare", *map(str, three_runs[:2]), "--out", str(out), "--bootstrap", "200", "--quiet"])
+    code = main(
+        ["compare", *map(str, three_runs[:2]), "--out", str(out), "--bootstrap", "200", "--quiet"]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "minilm beats tfidf by 15.0 pt" in " ".join(captured.out.split())
     assert str(out / "report.html") in captured.out.replace("\n", "")
 
 
-def test_cli_errors_are_one_line(three_runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_errors_are_one_line(
+    three_runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["compare", str(three_runs[0]), "--out", str(tmp_path / "x"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1

@@ -14,8 +14,14 @@ from fakenews.models.presets import PRESETS
 
 
 def test_defaults_and_yaml_round_trip(tmp_path: Path) -> None:
-    config = resolve_config("minilm-l6", overrides=["train.learning_rate=3e-5", "baseline.c_grid=[1, 10]", "seed=7"])
-    assert config.train.learning_rate == 3e-5 and config.baseline.c_grid == (1.0, 10.0) and config.seed == 7
+    config = resolve_config(
+        "minilm-l6", overrides=["train.learning_rate=3e-5", "baseline.c_grid=[1, 10]", "seed=7"]
+    )
+    assert (
+        config.train.learning_rate == 3e-5
+        and config.baseline.c_grid == (1.0, 10.0)
+        and config.seed == 7
+    )
     path = tmp_path / "config.yaml"
     path.write_text(config.to_yaml())
     data = yaml.safe_load(path.read_text())
@@ -29,10 +35,14 @@ def test_layers_recipe_then_file_then_set(tmp_path: Path) -> None:
     recipe = PRESETS["albert-base-v2"].recipe()
     user = tmp_path / "user.yaml"
     user.write_text("train:\n  epochs: 2\n  learning_rate: 1.0e-5\n")
-    config = resolve_config("albert-base-v2", recipe=recipe, config_path=user, overrides=["train.epochs=1"])
+    config = resolve_config(
+        "albert-base-v2", recipe=recipe, config_path=user, overrides=["train.epochs=1"]
+    )
     assert config.train.learning_rate == 1e-5  # file over recipe
     assert config.train.epochs == 1.0  # --set over file
-    assert config.train.gradient_accumulation == 2 and config.train.warmup_steps == 1000  # recipe over defaults
+    assert (
+        config.train.gradient_accumulation == 2 and config.train.warmup_steps == 1000
+    )  # recipe over defaults
     assert config.data.max_length == 512 and config.seed == 42
 
 
@@ -45,7 +55,12 @@ def test_every_preset_recipe_is_a_valid_config() -> None:
 def test_study_recipe_is_exact() -> None:
     t = resolve_config("albert-base-v2", recipe=PRESETS["albert-base-v2"].recipe()).train
     assert (t.learning_rate, t.batch_size, t.gradient_accumulation, t.epochs) == (2e-5, 16, 2, 5.0)
-    assert (t.warmup_steps, t.warmup_ratio, t.weight_decay, t.max_grad_norm) == (1000, 0.1, 0.01, 1.0)
+    assert (t.warmup_steps, t.warmup_ratio, t.weight_decay, t.max_grad_norm) == (
+        1000,
+        0.1,
+        0.01,
+        1.0,
+    )
     assert (t.early_stopping_patience, t.early_stopping_threshold, t.metric) == (3, 0.001, "f1")
 
 
@@ -57,8 +72,14 @@ def test_baseline_kind_follows_the_name() -> None:
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ("train.learnig_rate=1e-4", "--set train.learnig_rate: unknown config key 'train.learnig_rate'; did you mean 'train.learning_rate'?"),
-        ("training.epochs=3", "--set training.epochs: unknown config key 'training.epochs'; did you mean 'train.epochs'?"),
+        (
+            "train.learnig_rate=1e-4",
+            "--set train.learnig_rate: unknown config key 'train.learnig_rate'; did you mean 'train.learning_rate'?",
+        ),
+        (
+            "training.epochs=3",
+            "--set training.epochs: unknown config key 'training.epochs'; did you mean 'train.epochs'?",
+        ),
         ("epochs", "--set expects key=value (e.g. --set train.epochs=3); found 'epochs'."),
     ],
 )
@@ -72,9 +93,18 @@ def test_bad_override_keys(item: str, message: str) -> None:
     [
         ("train.epochs=abc", "--set: train.epochs expects a number; found 'abc' (str)."),
         ("train.batch_size=1.5", "--set: train.batch_size expects an integer; found 1.5 (float)."),
-        ("train.early_stopping_patience=soon", "--set: train.early_stopping_patience expects an integer or null; found 'soon' (str)."),
-        ("data.group_by_length=3", "--set: data.group_by_length expects true or false; found 3 (int)."),
-        ("data.truncation=tail", "--set: data.truncation must be one of head, head_tail; found 'tail'."),
+        (
+            "train.early_stopping_patience=soon",
+            "--set: train.early_stopping_patience expects an integer or null; found 'soon' (str).",
+        ),
+        (
+            "data.group_by_length=3",
+            "--set: data.group_by_length expects true or false; found 3 (int).",
+        ),
+        (
+            "data.truncation=tail",
+            "--set: data.truncation must be one of head, head_tail; found 'tail'.",
+        ),
         ("train.learning_rate=-1", "train.learning_rate must be > 0; found -1.0."),
         ("train.warmup_ratio=1.5", "train.warmup_ratio must be in [0, 1); found 1.5."),
         ("data.max_length=4", "data.max_length must be an integer from 8 to 8192; found 4."),
@@ -89,15 +119,30 @@ def test_bad_override_values(item: str, message: str) -> None:
 def test_bad_config_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("train:\n  epocs: 3\n")
-    with pytest.raises(FakeNewsError, match=re.escape(f"config file {bad}: unknown config key 'train.epocs'; did you mean 'train.epochs'?")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"config file {bad}: unknown config key 'train.epocs'; did you mean 'train.epochs'?"
+        ),
+    ):
         resolve_config("minilm-l6", config_path=bad)
     bad.write_text("- a list\n")
-    with pytest.raises(FakeNewsError, match=re.escape(f"config file {bad} must hold a mapping (model:, data:, train:, ...), found a list.")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"config file {bad} must hold a mapping (model:, data:, train:, ...), found a list."
+        ),
+    ):
         resolve_config("minilm-l6", config_path=bad)
     bad.write_text("train: [unclosed\n")
     with pytest.raises(FakeNewsError, match=re.escape(f"config file {bad} is not valid YAML")):
         resolve_config("minilm-l6", config_path=bad)
-    with pytest.raises(FakeNewsError, match=re.escape(f"expected a YAML config file at {tmp_path / 'none.yaml'}, found nothing; check --config.")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"expected a YAML config file at {tmp_path / 'none.yaml'}, found nothing; check --config."
+        ),
+    ):
         resolve_config("minilm-l6", config_path=tmp_path / "none.yaml")
 
 

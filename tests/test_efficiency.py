@@ -37,7 +37,9 @@ def test_percentile_ci_contains_the_estimate() -> None:
     p95, (lo95, hi95) = percentile_with_ci(x, 95)
     assert p95 == pytest.approx(np.percentile(x, 95)) and lo95 <= p95 <= hi95
     assert percentile_with_ci([2.0, 2.0, 2.0], 50) == (2.0, (2.0, 2.0))
-    with pytest.raises(FakeNewsError, match=re.escape("a confidence interval needs at least 2 timings; found 1.")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("a confidence interval needs at least 2 timings; found 1.")
+    ):
         percentile_with_ci([1.0], 50)
 
 
@@ -71,11 +73,27 @@ def test_throughput_reuses_articles_to_fill_enough_batches() -> None:
     assert result.per_s_sustained > 0
 
 
-def test_benchmark_cli_writes_every_contract_key(tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_benchmark_cli_writes_every_contract_key(
+    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = Path(shutil.copytree(tiny_run_dir, tmp_path / "run"))
-    code = main(["benchmark", str(run), "--data", str(tiny_split_dir), "--n-articles", "8",
-                 "--batch-size", "1", "--batch-size", "4", "--batch-size", "64", "--quiet"])
+    code = main(
+        [
+            "benchmark",
+            str(run),
+            "--data",
+            str(tiny_split_dir),
+            "--n-articles",
+            "8",
+            "--batch-size",
+            "1",
+            "--batch-size",
+            "4",
+            "--batch-size",
+            "64",
+            "--quiet",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "latency p50" in out and "achieved model FLOP/s" in out
@@ -92,13 +110,17 @@ def test_benchmark_cli_writes_every_contract_key(tiny_run_dir: Path, tiny_split_
     assert doc["size_mb"] == pytest.approx(dir_size_bytes(run / "model") / 2**20)
     assert doc["path"] == "torch-fp32-dynamic-padding-head-cpu"
     assert doc["flops_per_article"] > 0 and doc["mfu"] is None  # MFU only on known GPUs
-    assert doc["achieved_flops_per_s"] == pytest.approx(doc["flops_per_article"] * doc["throughput_per_s"])
+    assert doc["achieved_flops_per_s"] == pytest.approx(
+        doc["flops_per_article"] * doc["throughput_per_s"]
+    )
     card = json.loads((run / "model_card.json").read_text())
     assert card["efficiency"]["latency_ms_p50"] == doc["latency_ms_p50"]
     assert "| latency, batch 1, p50 |" in (run / "README.md").read_text()
 
 
-def test_benchmark_baseline(tiny_baseline_run_dir: Path, tiny_split_dir: Path, tmp_path: Path) -> None:
+def test_benchmark_baseline(
+    tiny_baseline_run_dir: Path, tiny_split_dir: Path, tmp_path: Path
+) -> None:
     run = Path(shutil.copytree(tiny_baseline_run_dir, tmp_path / "run"))
     result = benchmark(run, data=tiny_split_dir, n_articles=6, batch_sizes=(1, 2), quiet=True)
     assert isinstance(result, EfficiencyResult)
@@ -106,11 +128,29 @@ def test_benchmark_baseline(tiny_baseline_run_dir: Path, tiny_split_dir: Path, t
     assert result.params_total > 0 and result.memory_mb > 0
 
 
-def test_benchmark_bad_inputs(tiny_run_dir: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["benchmark", str(tiny_run_dir), "--data", str(tiny_split_dir), "--n-articles", "1", "--quiet"]) == 1
+def test_benchmark_bad_inputs(
+    tiny_run_dir: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "benchmark",
+                str(tiny_run_dir),
+                "--data",
+                str(tiny_split_dir),
+                "--n-articles",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().err.strip() == (
         "error: --n-articles must be at least 2 (a confidence interval needs 2 timings); found 1."
     )
     assert not (tiny_run_dir / "efficiency.json").exists()
-    with pytest.raises(FakeNewsError, match=re.escape("unknown split 'dev'; expected one of train, validation, test (--split).")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape("unknown split 'dev'; expected one of train, validation, test (--split)."),
+    ):
         benchmark(tiny_run_dir, data=tiny_split_dir, split="dev", quiet=True)

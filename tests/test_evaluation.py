@@ -107,14 +107,19 @@ def test_one_class_data_roc_auc_is_undefined_with_a_note() -> None:
     assert m.accuracy == pytest.approx(2 / 3)
     assert m.per_class["real"].support == 0
     preds = np.array([1, 0, 1])
-    p, r, f, _ = skm.precision_recall_fscore_support(labels, preds, average="weighted", labels=[0, 1], zero_division=0)
+    p, r, f, _ = skm.precision_recall_fscore_support(
+        labels, preds, average="weighted", labels=[0, 1], zero_division=0
+    )
     assert (m.precision_weighted, m.recall_weighted, m.f1_weighted) == pytest.approx((p, r, f))
     assert m.brier == pytest.approx(skm.brier_score_loss(labels, probs[:, 1], pos_label=1))
     d = m.to_dict()
     assert d["roc_auc"] is None and d["roc_auc_note"] == note
     only_real = compute_metrics(np.array([0, 0]), probs_of([0.1, 0.8]))
     assert only_real.fnr is None and only_real.fpr == pytest.approx(0.5)
-    assert only_real.roc_auc_note == "ROC-AUC is undefined: the evaluated data has only real articles (n=2)."
+    assert (
+        only_real.roc_auc_note
+        == "ROC-AUC is undefined: the evaluated data has only real articles (n=2)."
+    )
 
 
 def test_rates_and_brier_helpers() -> None:
@@ -157,7 +162,9 @@ def _assert_png(path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, path
 
 
-def test_evaluate_cli_end_to_end(run_copy: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_cli_end_to_end(
+    run_copy: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["evaluate", str(run_copy), "--data", str(tiny_split_dir), "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -187,15 +194,26 @@ def test_predictions_equal_predictor_output(run_copy: Path, tiny_split_dir: Path
     from fakenews.inference import load_predictor
 
     result = evaluate(run_copy, data=tiny_split_dir, split="validation", quiet=True)
-    texts = pd.read_csv(tiny_split_dir / "validation.csv", dtype=str, keep_default_na=False)["combined_text"]
+    texts = pd.read_csv(tiny_split_dir / "validation.csv", dtype=str, keep_default_na=False)[
+        "combined_text"
+    ]
     probs = load_predictor(run_copy).predict_proba(texts.tolist())
     np.testing.assert_allclose(result.predictions["prob_fake"], probs[:, 1], atol=1e-6)
     assert result.key == "validation" and run_copy / "metrics" / "validation.json" in result.files
 
 
-def _other_split_dir(tmp_path: Path, source: Path, *, name: str, mapping: dict[str, str] | None = None,
-                     only_fake: bool = False) -> Path:
-    frames = {s: pd.read_csv(source / f"{s}.csv", dtype=str, keep_default_na=False) for s in ("train", "validation", "test")}
+def _other_split_dir(
+    tmp_path: Path,
+    source: Path,
+    *,
+    name: str,
+    mapping: dict[str, str] | None = None,
+    only_fake: bool = False,
+) -> Path:
+    frames = {
+        s: pd.read_csv(source / f"{s}.csv", dtype=str, keep_default_na=False)
+        for s in ("train", "validation", "test")
+    }
     frames = {s: f.assign(label=f["label"].astype(int)) for s, f in frames.items()}
     frames = {s: f.assign(id="other-" + f["id"]) for s, f in frames.items()}
     if only_fake:
@@ -205,12 +223,17 @@ def _other_split_dir(tmp_path: Path, source: Path, *, name: str, mapping: dict[s
     out = tmp_path / name
     out.mkdir()
     write_split_files(out, {k: v.loc[:, list(COLUMNS)] for k, v in frames.items()})
-    manifest = {"fingerprint": fingerprint(frames), "label_mapping": mapping or {"0": "real", "1": "fake"}}
+    manifest = {
+        "fingerprint": fingerprint(frames),
+        "label_mapping": mapping or {"0": "real", "1": "fake"},
+    }
     (out / "manifest.json").write_text(json.dumps(manifest))
     return out
 
 
-def test_cross_data_set_evaluation_is_keyed_by_data_name(run_copy: Path, tiny_split_dir: Path, tmp_path: Path) -> None:
+def test_cross_data_set_evaluation_is_keyed_by_data_name(
+    run_copy: Path, tiny_split_dir: Path, tmp_path: Path
+) -> None:
     other = _other_split_dir(tmp_path, tiny_split_dir, name="otherset", only_fake=True)
     evaluate(run_copy, data=tiny_split_dir, quiet=True)
     result = evaluate(run_copy, data=other, quiet=True)
@@ -218,7 +241,10 @@ def test_cross_data_set_evaluation_is_keyed_by_data_name(run_copy: Path, tiny_sp
     doc = json.loads((run_copy / "metrics" / "otherset.test.json").read_text())
     assert doc["data_name"] == "otherset" and doc["in_domain"] is False and doc["n"] == 6
     assert doc["roc_auc"] is None
-    assert doc["roc_auc_note"] == "ROC-AUC is undefined: the evaluated data has only fake articles (n=6)."
+    assert (
+        doc["roc_auc_note"]
+        == "ROC-AUC is undefined: the evaluated data has only fake articles (n=6)."
+    )
     assert (run_copy / "metrics" / "test.json").is_file()  # not overwritten
     for name in PLOT_NAMES:
         _assert_png(run_copy / "plots" / f"otherset.test_{name}.png")
@@ -233,7 +259,9 @@ def _run_files(run: Path) -> dict[str, bytes]:
 def test_label_mapping_mismatch_is_refused_and_nothing_written(
     run_copy: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    other = _other_split_dir(tmp_path, tiny_split_dir, name="flipped", mapping={"0": "fake", "1": "real"})
+    other = _other_split_dir(
+        tmp_path, tiny_split_dir, name="flipped", mapping={"0": "fake", "1": "real"}
+    )
     before = _run_files(run_copy)
     code = main(["evaluate", str(run_copy), "--data", str(other), "--quiet"])
     err = capsys.readouterr().err
@@ -247,17 +275,32 @@ def test_label_mapping_mismatch_is_refused_and_nothing_written(
     assert _run_files(run_copy) == before
 
 
-def test_unknown_and_empty_splits(run_copy: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_and_empty_splits(
+    run_copy: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = _run_files(run_copy)
-    assert main(["evaluate", str(run_copy), "--data", str(tiny_split_dir), "--split", "dev", "--quiet"]) == 1
-    assert capsys.readouterr().err.strip() == "error: unknown split 'dev'; expected one of train, validation, test (--split)."
+    assert (
+        main(
+            ["evaluate", str(run_copy), "--data", str(tiny_split_dir), "--split", "dev", "--quiet"]
+        )
+        == 1
+    )
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: unknown split 'dev'; expected one of train, validation, test (--split)."
+    )
     other = _other_split_dir(tmp_path, tiny_split_dir, name="evalonly")
-    with pytest.raises(FakeNewsError, match=re.escape(f"split 'train' of {other} has no rows; choose another --split")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(f"split 'train' of {other} has no rows; choose another --split"),
+    ):
         evaluate(run_copy, data=other, split="train", quiet=True)
     assert _run_files(run_copy) == before
 
 
-def test_not_a_run_dir_names_the_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_run_dir_names_the_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "config.yaml").write_text("model: {name: x}\n")
     assert main(["evaluate", str(tmp_path), "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
@@ -268,7 +311,9 @@ def test_not_a_run_dir_names_the_missing_file(tmp_path: Path, capsys: pytest.Cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
-def test_truncated_model_file_is_a_one_line_error(run_copy: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_model_file_is_a_one_line_error(
+    run_copy: Path, tiny_split_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     weights = run_copy / "model" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:2000])
     before = _run_files(run_copy)
@@ -280,25 +325,36 @@ def test_truncated_model_file_is_a_one_line_error(run_copy: Path, tiny_split_dir
     assert _run_files(run_copy) == before
 
 
-def test_evaluate_without_data_uses_the_recorded_split_dir(run_copy: Path, tiny_split_dir: Path) -> None:
+def test_evaluate_without_data_uses_the_recorded_split_dir(
+    run_copy: Path, tiny_split_dir: Path
+) -> None:
     summary_path = run_copy / "train_summary.json"
     summary = json.loads(summary_path.read_text())
     assert Path(summary["split_dir"]) == tiny_split_dir.resolve()  # recorded by train
     assert evaluate(run_copy, quiet=True).data_path == tiny_split_dir.resolve()
     summary["split_dir"] = str(tiny_split_dir.parent / "gone")
     summary_path.write_text(json.dumps(summary))
-    with pytest.raises(FakeNewsError, match=re.escape(f"the run's split dir {tiny_split_dir.parent / 'gone'} is gone; pass --data")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"the run's split dir {tiny_split_dir.parent / 'gone'} is gone; pass --data"
+        ),
+    ):
         evaluate(run_copy, quiet=True)
 
 
-def test_baseline_run_evaluates_too(tiny_baseline_run_dir: Path, tiny_split_dir: Path, tmp_path: Path) -> None:
+def test_baseline_run_evaluates_too(
+    tiny_baseline_run_dir: Path, tiny_split_dir: Path, tmp_path: Path
+) -> None:
     run = Path(shutil.copytree(tiny_baseline_run_dir, tmp_path / "tfidf"))
     result = evaluate(run, data=tiny_split_dir, quiet=True)
     assert result.metrics.n == 12
     assert (run / "README.md").read_text().startswith("---\nlibrary_name: sklearn\n")
 
 
-def test_chunks_evaluation_does_not_overwrite_the_default(run_copy: Path, tiny_split_dir: Path) -> None:
+def test_chunks_evaluation_does_not_overwrite_the_default(
+    run_copy: Path, tiny_split_dir: Path
+) -> None:
     default = evaluate(run_copy, data=tiny_split_dir, quiet=True)
     chunks = evaluate(run_copy, data=tiny_split_dir, long="chunks", quiet=True)
     assert (default.key, chunks.key) == ("test", "test+chunks")

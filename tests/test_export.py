@@ -19,9 +19,22 @@ from fakenews.inference import load_predictor
 from fakenews.predict import predict_file
 
 EXPORT_KEYS = {
-    "model_file", "quantize", "exporter", "n", "batch_size", "accuracy_torch", "accuracy_onnx",
-    "accuracy_change_pts", "agreement", "max_abs_prob_diff", "torch_seconds", "onnx_seconds", "speedup",
-    "size_mb_torch", "size_mb_onnx", "data_fingerprint",
+    "model_file",
+    "quantize",
+    "exporter",
+    "n",
+    "batch_size",
+    "accuracy_torch",
+    "accuracy_onnx",
+    "accuracy_change_pts",
+    "agreement",
+    "max_abs_prob_diff",
+    "torch_seconds",
+    "onnx_seconds",
+    "speedup",
+    "size_mb_torch",
+    "size_mb_onnx",
+    "data_fingerprint",
 }
 
 
@@ -38,14 +51,30 @@ def sample_texts(split_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fp32_run(tiny_run_dir: Path, tiny_split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fp32_run(
+    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     run = copy_run(tiny_run_dir, tmp_path_factory.mktemp("export") / "fp32")
-    code = main(["export", str(run), "--format", "onnx", "--data", str(tiny_split_dir), "--repeats", "1", "-q"])
+    code = main(
+        [
+            "export",
+            str(run),
+            "--format",
+            "onnx",
+            "--data",
+            str(tiny_split_dir),
+            "--repeats",
+            "1",
+            "-q",
+        ]
+    )
     assert code == 0
     return run
 
 
-def test_fp32_export_writes_a_loadable_model_and_record(fp32_run: Path, tiny_split_dir: Path) -> None:
+def test_fp32_export_writes_a_loadable_model_and_record(
+    fp32_run: Path, tiny_split_dir: Path
+) -> None:
     onnx_dir = fp32_run / "onnx"
     assert sorted(p.name for p in onnx_dir.iterdir()) == sorted(
         [FP32_FILE, EXPORT_JSON, "config.json", "tokenizer.json", "tokenizer_config.json"]
@@ -76,7 +105,22 @@ def test_predict_uses_the_onnx_backend(fp32_run: Path, tmp_path: Path) -> None:
     src.write_text("first article\nsecond article about the senate\n", encoding="utf-8")
     out_torch, out_onnx = tmp_path / "torch.csv", tmp_path / "onnx.csv"
     predict_file(fp32_run, src, out_torch)
-    assert main(["predict", str(fp32_run), "-i", str(src), "-o", str(out_onnx), "--backend", "onnx", "-q"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(fp32_run),
+                "-i",
+                str(src),
+                "-o",
+                str(out_onnx),
+                "--backend",
+                "onnx",
+                "-q",
+            ]
+        )
+        == 0
+    )
     a, b = pd.read_csv(out_torch), pd.read_csv(out_onnx)
     assert a["pred"].tolist() == b["pred"].tolist()
     np.testing.assert_allclose(a["prob_fake"], b["prob_fake"], atol=1e-4)
@@ -86,10 +130,24 @@ def test_int8_quantization_is_smaller_and_reports_agreement(
     tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = copy_run(tiny_run_dir, tmp_path / "run")
-    code = main(["export", str(run), "--quantize", "int8", "--data", str(tiny_split_dir), "--repeats", "1", "-q"])
+    code = main(
+        [
+            "export",
+            str(run),
+            "--quantize",
+            "int8",
+            "--data",
+            str(tiny_split_dir),
+            "--repeats",
+            "1",
+            "-q",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    assert re.search(r"wrote .*model\.int8\.onnx .* agreement [01]\.\d{4}, max \|Δp\| .* speed-up x\d", out)
+    assert re.search(
+        r"wrote .*model\.int8\.onnx .* agreement [01]\.\d{4}, max \|Δp\| .* speed-up x\d", out
+    )
     record = json.loads((run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
     assert record["model_file"] == INT8_FILE and record["quantize"] == "int8"
     assert not (run / "onnx" / FP32_FILE).exists()
@@ -103,20 +161,35 @@ def test_int8_quantization_is_smaller_and_reports_agreement(
 
 
 def test_a_quantized_model_that_loses_accuracy_is_refused_unless_forced(
-    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tiny_run_dir: Path,
+    tiny_split_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = copy_run(tiny_run_dir, tmp_path / "run")
     test = pd.read_csv(tiny_split_dir / "test.csv", dtype=str, keep_default_na=False)
     truth = dict(zip(test["combined_text"], test["label"].astype(int), strict=True))
 
-    def rigged(torch_p: object, onnx_p: object, texts: Sequence[str], repeats: int) -> list[tuple[np.ndarray, float]]:
+    def rigged(
+        torch_p: object, onnx_p: object, texts: Sequence[str], repeats: int
+    ) -> list[tuple[np.ndarray, float]]:
         # PyTorch always right, the export always wrong: a drop of 100 points.
         right = np.array([[1.0 - truth[t], float(truth[t])] for t in texts])
         return [(right, 1.0), (right[:, ::-1].copy(), 0.5)]
 
     monkeypatch.setattr("fakenews.export._time_both", rigged)
-    argv = ["export", str(run), "--quantize", "int8", "--data", str(tiny_split_dir), "--max-drop", "1", "-q"]
+    argv = [
+        "export",
+        str(run),
+        "--quantize",
+        "int8",
+        "--data",
+        str(tiny_split_dir),
+        "--max-drop",
+        "1",
+        "-q",
+    ]
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert err == (
@@ -131,17 +204,30 @@ def test_a_quantized_model_that_loses_accuracy_is_refused_unless_forced(
     assert record["forced"] is True and record["accuracy_change_pts"] == -100.0
 
 
-def test_bad_exports(tiny_baseline_run_dir: Path, tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_exports(
+    tiny_baseline_run_dir: Path,
+    tiny_run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["export", str(tiny_baseline_run_dir)]) == 1
     assert capsys.readouterr().err.strip() == (
         f"error: {tiny_baseline_run_dir} is a TF-IDF baseline run; ONNX export is for transformer runs "
         "(the baseline already runs fast on CPU without PyTorch: use --backend torch, the default)."
     )
     assert main(["export", str(tiny_run_dir), "--format", "tflite"]) == 1
-    assert capsys.readouterr().err.strip() == "error: --format must be onnx (the only export format); found 'tflite'."
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: --format must be onnx (the only export format); found 'tflite'."
+    )
     assert main(["export", str(tiny_run_dir), "--quantize", "int4"]) == 1
-    assert capsys.readouterr().err.strip() == "error: --quantize must be int8 (or omitted for fp32); found 'int4'."
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: --quantize must be int8 (or omitted for fp32); found 'int4'."
+    )
     assert main(["export", str(tmp_path / "nope")]) == 1
     assert "found nothing there" in capsys.readouterr().err
-    with pytest.raises(FakeNewsError, match=re.escape("--backend onnx needs the ONNX export: run `fakenews export")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--backend onnx needs the ONNX export: run `fakenews export")
+    ):
         load_predictor(copy_run(tiny_run_dir, tmp_path / "run"), backend="onnx")

@@ -18,9 +18,12 @@ def _texts(split_dir: Path) -> list[str]:
     return load_split_dir(split_dir).split("test")["combined_text"].tolist()
 
 
-def test_bf16_path_runs_in_bf16_and_stays_close_to_fp32(tiny_run_dir: Path, tiny_split_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inference, "bf16_supported", lambda device: True)  # torch runs bf16 on any CPU, slowly
+def test_bf16_path_runs_in_bf16_and_stays_close_to_fp32(
+    tiny_run_dir: Path, tiny_split_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        inference, "bf16_supported", lambda device: True
+    )  # torch runs bf16 on any CPU, slowly
     texts = _texts(tiny_split_dir)
     exact = load_predictor(tiny_run_dir, device="cpu")
     fast = load_predictor(tiny_run_dir, device="cpu", precision="bf16")
@@ -32,18 +35,30 @@ def test_bf16_path_runs_in_bf16_and_stays_close_to_fp32(tiny_run_dir: Path, tiny
     assert np.max(np.abs(p16 - p32)) < 0.05  # bf16 keeps 8 bits of mantissa
 
 
-def test_bf16_refused_without_native_support(tiny_run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bf16_refused_without_native_support(
+    tiny_run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(inference, "bf16_supported", lambda device: False)
-    with pytest.raises(FakeNewsError, match=re.escape(
-        "--precision bf16 needs native bf16 (a GPU, or a CPU with AVX-512 BF16 or AMX) and cpu has none; use --precision fp32."
-    )):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            "--precision bf16 needs native bf16 (a GPU, or a CPU with AVX-512 BF16 or AMX) and cpu has none; use --precision fp32."
+        ),
+    ):
         load_predictor(tiny_run_dir, device="cpu", precision="bf16")
 
 
-def test_precision_checked_and_only_for_torch_transformers(tiny_run_dir: Path, tiny_baseline_run_dir: Path) -> None:
-    with pytest.raises(FakeNewsError, match=re.escape("--precision must be one of fp32, bf16; found 'fp16'.")):
+def test_precision_checked_and_only_for_torch_transformers(
+    tiny_run_dir: Path, tiny_baseline_run_dir: Path
+) -> None:
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--precision must be one of fp32, bf16; found 'fp16'.")
+    ):
         load_predictor(tiny_run_dir, device="cpu", precision="fp16")  # type: ignore[arg-type]
-    with pytest.raises(FakeNewsError, match=re.escape(
-        "--precision bf16 applies to the torch backend of transformer runs, not to the TF-IDF baseline; drop --precision."
-    )):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            "--precision bf16 applies to the torch backend of transformer runs, not to the TF-IDF baseline; drop --precision."
+        ),
+    ):
         load_predictor(tiny_baseline_run_dir, precision="bf16")

@@ -6,7 +6,12 @@ import pytest
 
 from fakenews.flops import encoder_dims, forward_flops, gpu_peak_flops, mfu, training_flops
 
-MINILM = {"model_type": "bert", "hidden_size": 384, "num_hidden_layers": 6, "intermediate_size": 1536}
+MINILM = {
+    "model_type": "bert",
+    "hidden_size": 384,
+    "num_hidden_layers": 6,
+    "intermediate_size": 1536,
+}
 
 
 def test_minilm_at_512_tokens_by_hand() -> None:
@@ -18,15 +23,26 @@ def test_minilm_at_512_tokens_by_hand() -> None:
 
 
 def test_albert_counts_the_shared_layer_per_use_and_the_embedding_projection() -> None:
-    albert = {"model_type": "albert", "hidden_size": 768, "num_hidden_layers": 12, "intermediate_size": 3072,
-              "embedding_size": 128, "num_hidden_groups": 1}
+    albert = {
+        "model_type": "albert",
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "intermediate_size": 3072,
+        "embedding_size": 128,
+        "num_hidden_groups": 1,
+    }
     bert = {**albert, "model_type": "bert", "embedding_size": None}
     assert forward_flops(albert, [100]) - forward_flops(bert, [100]) == 2 * 100 * 128 * 768
 
 
 def test_distilbert_keys_and_unknown_architectures() -> None:
     distil = {"model_type": "distilbert", "dim": 768, "n_layers": 6, "hidden_dim": 3072}
-    assert encoder_dims(distil) == {"layers": 6, "hidden": 768, "intermediate": 3072, "embedding": 768}
+    assert encoder_dims(distil) == {
+        "layers": 6,
+        "hidden": 768,
+        "intermediate": 3072,
+        "embedding": 768,
+    }
     assert forward_flops({"model_type": "mobilebert", "hidden_size": 512}, [10]) is None
     assert training_flops({"model_type": "mobilebert"}, [10]) is None
 
@@ -37,14 +53,25 @@ def test_formula_matches_torch_flop_counter(arch: str) -> None:
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import AlbertConfig, AutoModelForSequenceClassification, BertConfig
 
-    kwargs = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                  max_position_embeddings=64, num_labels=2)
+    kwargs = dict(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
     config = AlbertConfig(embedding_size=16, **kwargs) if arch == "albert" else BertConfig(**kwargs)
-    model = AutoModelForSequenceClassification.from_config(config, attn_implementation="eager").eval()  # explicit matmuls
+    model = AutoModelForSequenceClassification.from_config(
+        config, attn_implementation="eager"
+    ).eval()  # explicit matmuls
     ids = torch.randint(5, 100, (3, 24))
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(input_ids=ids, attention_mask=torch.ones_like(ids))
-    assert forward_flops(config.to_dict(), [24, 24, 24]) == pytest.approx(counter.get_total_flops(), rel=1e-6)
+    assert forward_flops(config.to_dict(), [24, 24, 24]) == pytest.approx(
+        counter.get_total_flops(), rel=1e-6
+    )
 
 
 def test_mfu_only_on_known_gpus() -> None:

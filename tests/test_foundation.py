@@ -21,11 +21,26 @@ def test_tiny_split_dir_loads_with_matching_fingerprint(tiny_split_dir: Path) ->
 
 
 def test_combined_text_only_split_dir_loads(tmp_path: Path, shared_data: Path) -> None:
-    combined = pd.read_csv(shared_data / "welfake_sample200" / "welfake_sample200_combined.csv", dtype=str, keep_default_na=False)
-    for name, part in zip(("train", "validation", "test"), (combined[:140], combined[140:170], combined[170:]), strict=True):
+    combined = pd.read_csv(
+        shared_data / "welfake_sample200" / "welfake_sample200_combined.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    for name, part in zip(
+        ("train", "validation", "test"),
+        (combined[:140], combined[140:170], combined[170:]),
+        strict=True,
+    ):
         part.to_csv(tmp_path / f"{name}.csv", index=False)
     split = load_split_dir(tmp_path)
-    assert list(split.frames["train"].columns) == ["id", "title", "text", "combined_text", "label", "source"]
+    assert list(split.frames["train"].columns) == [
+        "id",
+        "title",
+        "text",
+        "combined_text",
+        "label",
+        "source",
+    ]
     assert split.frames["train"]["id"].is_unique
     assert set(split.frames["test"]["label"]) == {0, 1}
     assert len(split.fingerprint) == 64

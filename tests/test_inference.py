@@ -21,10 +21,15 @@ def texts(tiny_split_dir: Path) -> list[str]:
     return frame["combined_text"].tolist()
 
 
-def test_batches_sorted_by_length_come_back_in_input_order(tiny_run_dir: Path, texts: list[str]) -> None:
+def test_batches_sorted_by_length_come_back_in_input_order(
+    tiny_run_dir: Path, texts: list[str]
+) -> None:
     rng = np.random.default_rng(0)
     # very different token lengths, shuffled: 1 word .. the whole article
-    mixed = [t[: int(n)] for t, n in zip(texts, rng.integers(5, 3000, len(texts)), strict=True)] + ["a", "b c"]
+    mixed = [t[: int(n)] for t, n in zip(texts, rng.integers(5, 3000, len(texts)), strict=True)] + [
+        "a",
+        "b c",
+    ]
     order = rng.permutation(len(mixed))
     mixed = [mixed[i] for i in order]
     predictor = load_predictor(tiny_run_dir, batch_size=3)
@@ -38,13 +43,17 @@ def test_batches_sorted_by_length_come_back_in_input_order(tiny_run_dir: Path, t
     assert predictor.predict_proba([]).shape == (0, 2)
 
 
-def test_truncation_is_the_one_training_used(tiny_run_dir: Path, tmp_path: Path, texts: list[str]) -> None:
+def test_truncation_is_the_one_training_used(
+    tiny_run_dir: Path, tmp_path: Path, texts: list[str]
+) -> None:
     run = Path(shutil.copytree(tiny_run_dir, tmp_path / "run"))
     config = (run / "config.yaml").read_text()
     (run / "config.yaml").write_text(re.sub(r"truncation: head\b", "truncation: head_tail", config))
     predictor = load_predictor(run)
     assert predictor.windowing == Windowing(max_length=64, truncation="head_tail")
-    expected = encode(predictor.tokenizer, texts, max_length=64, truncation="head_tail")["input_ids"]
+    expected = encode(predictor.tokenizer, texts, max_length=64, truncation="head_tail")[
+        "input_ids"
+    ]
     assert [w[0] for w in predictor.encode(texts)] == [list(e) for e in expected]
     assert all(len(ws) == 1 and len(ws[0]) <= 64 for ws in predictor.encode(texts))
     assert predictor.path == "torch-fp32-dynamic-padding-head_tail-cpu"
@@ -63,15 +72,21 @@ def test_chunks_cover_the_whole_article(tiny_run_dir: Path, texts: list[str]) ->
     assert chunking.token_counts([long_text])[0] == sum(len(w) for w in windows)
     # a short text is one window: the same probabilities either way
     short = "Senate passes budget bill."
-    np.testing.assert_allclose(chunking.predict_proba([short]), truncating.predict_proba([short]), atol=1e-6)
+    np.testing.assert_allclose(
+        chunking.predict_proba([short]), truncating.predict_proba([short]), atol=1e-6
+    )
     probs = chunking.predict_proba([long_text, short])
     assert probs.shape == (2, 2)
 
 
 def test_windowing_rejects_bad_values() -> None:
-    with pytest.raises(FakeNewsError, match=re.escape("--long must be one of truncate, chunks; found 'all'.")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--long must be one of truncate, chunks; found 'all'.")
+    ):
         Windowing(long="all")  # type: ignore[arg-type]
-    with pytest.raises(FakeNewsError, match=re.escape("--stride must be a positive number of tokens; found 0.")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--stride must be a positive number of tokens; found 0.")
+    ):
         Windowing(stride=0)
 
 
@@ -99,7 +114,10 @@ def run_copy(tiny_run_dir: Path, tmp_path: Path) -> Path:
 
 def test_garbage_config_json(run_copy: Path) -> None:
     (run_copy / "model" / "config.json").write_text("{not json")
-    with pytest.raises(FakeNewsError, match=re.escape(f"{run_copy / 'model' / 'config.json'} is corrupt (not valid JSON: ")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(f"{run_copy / 'model' / 'config.json'} is corrupt (not valid JSON: "),
+    ):
         load_predictor(run_copy)
 
 
@@ -107,7 +125,9 @@ def test_missing_weights(run_copy: Path) -> None:
     (run_copy / "model" / "model.safetensors").unlink()
     with pytest.raises(
         FakeNewsError,
-        match=re.escape(f"{run_copy / 'model'} has no model weights (model.safetensors or pytorch_model.bin); re-run `fakenews train`."),
+        match=re.escape(
+            f"{run_copy / 'model'} has no model weights (model.safetensors or pytorch_model.bin); re-run `fakenews train`."
+        ),
     ):
         load_predictor(run_copy)
 
@@ -121,7 +141,12 @@ def test_truncated_weights(run_copy: Path) -> None:
 
 def test_garbage_tokenizer(run_copy: Path) -> None:
     (run_copy / "model" / "tokenizer.json").write_text("garbage")
-    with pytest.raises(FakeNewsError, match=re.escape(f"could not load the tokenizer from {run_copy / 'model'} (files: tokenizer.json")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"could not load the tokenizer from {run_copy / 'model'} (files: tokenizer.json"
+        ),
+    ):
         load_predictor(run_copy)
 
 
@@ -134,7 +159,9 @@ def test_onnx_backend_needs_the_export(tiny_run_dir: Path) -> None:
         ),
     ):
         load_predictor(tiny_run_dir, backend="onnx")
-    with pytest.raises(FakeNewsError, match=re.escape("--backend must be one of torch, onnx; found 'tf'.")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--backend must be one of torch, onnx; found 'tf'.")
+    ):
         load_predictor(tiny_run_dir, backend="tf")  # type: ignore[arg-type]
 
 
@@ -142,7 +169,9 @@ def test_albert_run_with_its_unigram_tokenizer(tiny_albert_run_dir: Path, texts:
     truncating = load_predictor(tiny_albert_run_dir, batch_size=4)
     chunking = load_predictor(tiny_albert_run_dir, long="chunks", batch_size=4)
     probs = truncating.predict_proba(texts)
-    np.testing.assert_allclose(probs, np.vstack([truncating.predict_proba([t]) for t in texts]), atol=1e-5)
+    np.testing.assert_allclose(
+        probs, np.vstack([truncating.predict_proba([t]) for t in texts]), atol=1e-5
+    )
     windows = chunking.encode([max(texts, key=len)])[0]
     special = truncating.encode(["x"])[0][0]
     assert len(windows) > 1

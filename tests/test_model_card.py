@@ -51,7 +51,14 @@ def test_card_with_metrics_efficiency_and_leakage(run: Path) -> None:
         "precision_weighted": 0.8, "recall_weighted": 0.75, "roc_auc": None, "confusion_matrix": [[5, 1], [2, 4]],
         "roc_auc_note": "ROC-AUC is undefined: x.",
     }  # fmt: skip
-    cross = {"key": "horne.test", "split": "test", "in_domain": False, "n": 30, "accuracy": 0.5, "f1_weighted": 0.4}
+    cross = {
+        "key": "horne.test",
+        "split": "test",
+        "in_domain": False,
+        "n": 30,
+        "accuracy": 0.5,
+        "f1_weighted": 0.4,
+    }
     (run / "metrics").mkdir()
     (run / "metrics" / "test.json").write_text(json.dumps(metrics))
     (run / "metrics" / "horne.test.json").write_text(json.dumps(cross))
@@ -68,7 +75,12 @@ def test_card_with_metrics_efficiency_and_leakage(run: Path) -> None:
     text = (run / "README.md").read_text()
     meta = _front_matter(text)
     values = {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
-    assert values == {"accuracy": 0.75, "f1": 0.74, "precision": 0.8, "recall": 0.75}  # no roc_auc: undefined
+    assert values == {
+        "accuracy": 0.75,
+        "f1": 0.74,
+        "precision": 0.8,
+        "recall": 0.75,
+    }  # no roc_auc: undefined
     assert "| `test` | 12 | 0.7500 |" in text
     assert "Cross-data-set evaluation" in text and "| `horne.test` | 30 | 0.5000 |" in text
     assert "On horne.test (another data set, n=30) accuracy is 0.5000" in text

@@ -49,8 +49,14 @@ def test_run_dir_as_model(tiny_run_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("albert", "unknown model preset 'albert'; known presets: minilm-l6, albert-base-v2, distilbert-base-uncased, mobilebert-uncased, tinybert-4l, bert-base-uncased, tfidf-logreg"),
-        ("scratch:gpt2", "unknown scratch architecture 'gpt2'; expected scratch:albert|bert|distilbert|mobilebert"),
+        (
+            "albert",
+            "unknown model preset 'albert'; known presets: minilm-l6, albert-base-v2, distilbert-base-uncased, mobilebert-uncased, tinybert-4l, bert-base-uncased, tfidf-logreg",
+        ),
+        (
+            "scratch:gpt2",
+            "unknown scratch architecture 'gpt2'; expected scratch:albert|bert|distilbert|mobilebert",
+        ),
         ("./no/such/dir", "no model dir at ./no/such/dir; expected a folder with config.json"),
     ],
 )
@@ -71,21 +77,32 @@ def test_hub_id_without_network_names_the_offline_choice(monkeypatch: pytest.Mon
             "and it is not in the local cache; use --model minilm-l6 (shipped offline)"
         ),
     ):
-        build_model_and_tokenizer(source, ModelConfig(name="albert-base-v2"), train_texts=[], max_length=128)
+        build_model_and_tokenizer(
+            source, ModelConfig(name="albert-base-v2"), train_texts=[], max_length=128
+        )
 
 
 def test_scratch_base_sizes_match_the_real_architectures() -> None:
     import transformers
 
     albert = scratch_config("albert", "base", vocab_size=30000, pad_token_id=0)
-    assert (albert.embedding_size, albert.hidden_size, albert.num_hidden_layers, albert.num_hidden_groups) == (128, 768, 12, 1)
+    assert (
+        albert.embedding_size,
+        albert.hidden_size,
+        albert.num_hidden_layers,
+        albert.num_hidden_groups,
+    ) == (128, 768, 12, 1)
     model = transformers.AutoModelForSequenceClassification.from_config(albert)
-    assert round(model.num_parameters() / 1e6, 2) == 11.69  # albert-base-v2 + a 2-label head, as in the study
+    assert (
+        round(model.num_parameters() / 1e6, 2) == 11.69
+    )  # albert-base-v2 + a 2-label head, as in the study
     assert model.config.id2label == {0: "real", 1: "fake"}
 
 
 @pytest.mark.parametrize("arch", SCRATCH_ARCHS)
-def test_scratch_tiny_models_save_and_reload(arch: str, train_texts: list[str], tmp_path: Path) -> None:
+def test_scratch_tiny_models_save_and_reload(
+    arch: str, train_texts: list[str], tmp_path: Path
+) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model, tok = build_model_and_tokenizer(
@@ -98,7 +115,10 @@ def test_scratch_tiny_models_save_and_reload(arch: str, train_texts: list[str], 
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     tok2 = AutoTokenizer.from_pretrained(tmp_path)
-    assert tok2("Fake news about the senator")["input_ids"] == tok("Fake news about the senator")["input_ids"]
+    assert (
+        tok2("Fake news about the senator")["input_ids"]
+        == tok("Fake news about the senator")["input_ids"]
+    )
     again = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert again.config.label2id == {"real": 0, "fake": 1}
 
@@ -119,7 +139,9 @@ def test_head_tail_keeps_start_and_end(train_texts: list[str]) -> None:
     assert len(ids[0]) == 34 and ids[1] == tok("short text")["input_ids"]
     full = tok(text)["input_ids"]
     head, tail = head_tail_sizes(32)
-    assert ids[0] == full[: 1 + head] + full[-(tail + 1) :]  # [CLS] + first head + last tail + [SEP]
+    assert (
+        ids[0] == full[: 1 + head] + full[-(tail + 1) :]
+    )  # [CLS] + first head + last tail + [SEP]
     head_only = encode(tok, [text], max_length=34, truncation="head")["input_ids"][0]
     assert head_only == full[:33] + full[-1:]
 
@@ -136,15 +158,34 @@ def test_baseline_fit_predict_save_load(tiny_split_dir: Path, tmp_path: Path) ->
     assert proba.shape == (len(texts), 2) and proba.dtype == np.float64
     assert (model.predict(texts) == (proba[:, 1] >= 0.5)).all()
     model.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrays.npz", "baseline.json", "vocabulary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "arrays.npz",
+        "baseline.json",
+        "vocabulary.json",
+    ]
     np.testing.assert_array_equal(TfidfLogReg.load(tmp_path).predict_proba(texts), proba)
     assert TfidfLogReg.load(tmp_path).predict_proba([]).shape == (0, 2)
 
 
 def test_baseline_errors(tmp_path: Path) -> None:
-    with pytest.raises(FakeNewsError, match=re.escape("training: every article is labelled fake; a classifier needs both real (0) and fake (1) articles.")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            "training: every article is labelled fake; a classifier needs both real (0) and fake (1) articles."
+        ),
+    ):
         TfidfLogReg().fit(["a b", "c d"], [1, 1])
-    with pytest.raises(FakeNewsError, match=re.escape("this TfidfLogReg is not fitted yet; call fit(texts, labels) or TfidfLogReg.load(model_dir) first.")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            "this TfidfLogReg is not fitted yet; call fit(texts, labels) or TfidfLogReg.load(model_dir) first."
+        ),
+    ):
         TfidfLogReg().predict_proba(["x"])
-    with pytest.raises(FakeNewsError, match=re.escape(f"expected a tfidf-logreg model dir with baseline.json at {tmp_path}, found none")):
+    with pytest.raises(
+        FakeNewsError,
+        match=re.escape(
+            f"expected a tfidf-logreg model dir with baseline.json at {tmp_path}, found none"
+        ),
+    ):
         TfidfLogReg.load(tmp_path)

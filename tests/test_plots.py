@@ -19,10 +19,19 @@ def make_result(labels: list[int], p_fake: list[float], *, key: str = "test") ->
     probs = np.column_stack([1 - p, p])
     texts = [("word " * (20 * (i + 1))).strip() for i in range(len(labels))]
     chars = np.array([len(t) for t in texts])
-    frame = pd.DataFrame({"id": [f"a{i}" for i in range(len(labels))], "combined_text": texts, "label": labels_arr})
+    frame = pd.DataFrame(
+        {"id": [f"a{i}" for i in range(len(labels))], "combined_text": texts, "label": labels_arr}
+    )
     preds = (p > 0.5).astype(int)
     predictions = pd.DataFrame(
-        {"id": frame["id"], "label": labels_arr, "pred": preds, "prob_fake": p, "chars": chars, "correct": preds == labels_arr}
+        {
+            "id": frame["id"],
+            "label": labels_arr,
+            "pred": preds,
+            "prob_fake": p,
+            "chars": chars,
+            "correct": preds == labels_arr,
+        }
     )
     return EvaluationResult(
         key=key, split="test", data_name=None, data_path=Path("."), data_fingerprint="f" * 64, in_domain=True,
@@ -31,7 +40,11 @@ def make_result(labels: list[int], p_fake: list[float], *, key: str = "test") ->
 
 
 def _texts(fig: Figure) -> str:
-    parts = [t.get_text() for ax in fig.axes for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label]]
+    parts = [
+        t.get_text()
+        for ax in fig.axes
+        for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label]
+    ]
     return " ".join([fig.get_suptitle(), *parts])
 
 
@@ -51,7 +64,9 @@ def test_every_figure_is_drawn_and_renders() -> None:
     (tn, fp), _ = m.confusion_matrix
     assert f"{tn}\n{100 * tn / (tn + fp):.1f}%" in conf
     assert "ECE = " in _texts(figures["reliability"])
-    assert "AUC = " in " ".join(t.get_text() for t in figures["roc"].axes[0].get_legend().get_texts())
+    assert "AUC = " in " ".join(
+        t.get_text() for t in figures["roc"].axes[0].get_legend().get_texts()
+    )
 
 
 def test_one_class_roc_says_why_there_is_no_curve() -> None:
@@ -59,7 +74,9 @@ def test_one_class_roc_says_why_there_is_no_curve() -> None:
     assert "ROC-AUC is undefined:\nthe evaluated data has only fake articles (n=3)." in _texts(fig)
 
 
-@pytest.mark.parametrize(("labels", "p"), [([1], [0.9]), ([0, 1], [0.2, 0.8]), ([0, 1, 0], [0.9, 0.1, 0.7])])
+@pytest.mark.parametrize(
+    ("labels", "p"), [([1], [0.9]), ([0, 1], [0.2, 0.8]), ([0, 1, 0], [0.9, 0.1, 0.7])]
+)
 def test_tiny_and_perfect_results_still_plot(labels: list[int], p: list[float]) -> None:
     for fig in evaluation_figures(make_result(labels, p)).values():
         assert len(render_png(fig)) > 5_000

@@ -42,7 +42,10 @@ def read_out(path: Path) -> pd.DataFrame:
 
 
 def test_predict_texts_returns_one_prediction_per_text(tiny_run_dir: Path) -> None:
-    texts = ["Senate passes the budget bill after a long debate.", "Aliens endorse a candidate, sources say."]
+    texts = [
+        "Senate passes the budget bill after a long debate.",
+        "Aliens endorse a candidate, sources say.",
+    ]
     preds = predict_texts(tiny_run_dir, texts)
     assert len(preds) == 2 and all(isinstance(p, Prediction) for p in preds)
     probs = load_predictor(tiny_run_dir).predict_proba(texts)
@@ -53,22 +56,48 @@ def test_predict_texts_returns_one_prediction_per_text(tiny_run_dir: Path) -> No
         assert p.label_name == ("fake" if p.pred == 1 else "real")
 
 
-def test_cli_predict_texts_prints_label_and_probability(tiny_run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["predict", str(tiny_run_dir), "First article about taxes.", "Second one, about space.", "--quiet"])
+def test_cli_predict_texts_prints_label_and_probability(
+    tiny_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "predict",
+            str(tiny_run_dir),
+            "First article about taxes.",
+            "Second one, about space.",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert len(out) == 2
-    for line, text in zip(out, ["First article about taxes.", "Second one, about space."], strict=True):
+    for line, text in zip(
+        out, ["First article about taxes.", "Second one, about space."], strict=True
+    ):
         label, prob, snippet = line.split("\t")
         assert label in ("fake", "real")
         assert 0.0 <= float(prob) <= 1.0
         assert snippet == text
 
 
-def test_cli_predict_csv_file_keeps_input_order(tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path) -> None:
+def test_cli_predict_csv_file_keeps_input_order(
+    tiny_run_dir: Path, tiny_split_dir: Path, tmp_path: Path
+) -> None:
     test = pd.read_csv(tiny_split_dir / "test.csv", dtype=str, keep_default_na=False)
     out = tmp_path / "preds.csv"
-    code = main(["predict", str(tiny_run_dir), "--input", str(tiny_split_dir / "test.csv"), "--output", str(out), "-q", "--chunk-size", "5"])
+    code = main(
+        [
+            "predict",
+            str(tiny_run_dir),
+            "--input",
+            str(tiny_split_dir / "test.csv"),
+            "--output",
+            str(out),
+            "-q",
+            "--chunk-size",
+            "5",
+        ]
+    )
     assert code == 0
     frame = read_out(out)
     assert list(frame.columns) == list(OUTPUT_COLUMNS)
@@ -101,7 +130,12 @@ def test_predict_file_with_onnx_backend_needs_an_export(tiny_run_dir: Path, tmp_
 
 
 def test_chunked_reading_gives_the_same_rows_in_order(tiny_run_dir: Path, tmp_path: Path) -> None:
-    rows = pd.DataFrame({"id": [f"r{i}" for i in range(23)], "text": [f"article number {i} " * (i + 1) for i in range(23)]})
+    rows = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(23)],
+            "text": [f"article number {i} " * (i + 1) for i in range(23)],
+        }
+    )
     src = tmp_path / "in.csv"
     rows.to_csv(src, index=False)
     small, big = RecordingPredictor(), RecordingPredictor()
@@ -115,7 +149,9 @@ def test_chunked_reading_gives_the_same_rows_in_order(tiny_run_dir: Path, tmp_pa
 
 def test_title_and_text_are_combined_like_training(tiny_run_dir: Path, tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
-    pd.DataFrame({"title": ["Big news", ""], "text": ["the body", "no title here"]}).to_csv(src, index=False)
+    pd.DataFrame({"title": ["Big news", ""], "text": ["the body", "no title here"]}).to_csv(
+        src, index=False
+    )
     stub = RecordingPredictor()
     result = predict_file(tiny_run_dir, src, tmp_path / "out.csv", predictor=stub)
     assert stub.seen == ["Big news the body", "no title here"]
@@ -128,7 +164,9 @@ def test_jsonl_with_text_column_option_and_ids(tiny_run_dir: Path, tmp_path: Pat
     lines = [{"id": 10, "body": "alpha"}, {"body": "beta gamma"}]
     src.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n", encoding="utf-8")
     stub = RecordingPredictor()
-    result = predict_file(tiny_run_dir, src, tmp_path / "out.csv", text_column="body", predictor=stub)
+    result = predict_file(
+        tiny_run_dir, src, tmp_path / "out.csv", text_column="body", predictor=stub
+    )
     assert stub.seen == ["alpha", "beta gamma"]
     assert result.format == "jsonl"
     assert read_out(tmp_path / "out.csv")["id"].tolist() == ["10", "2"]
@@ -141,7 +179,10 @@ def test_stdin_format_is_sniffed(tiny_run_dir: Path, tmp_path: Path) -> None:
     assert result.format == "csv" and stub.seen == ["hello world", "second"]
     stub = RecordingPredictor()
     jsonl_in = io.StringIO('{"text": "one"}\n')
-    assert predict_file(tiny_run_dir, "-", tmp_path / "o2.csv", predictor=stub, stdin=jsonl_in).format == "jsonl"
+    assert (
+        predict_file(tiny_run_dir, "-", tmp_path / "o2.csv", predictor=stub, stdin=jsonl_in).format
+        == "jsonl"
+    )
     stub = RecordingPredictor()
     txt_in = io.StringIO("just some article text, with a comma\n")
     result = predict_file(tiny_run_dir, "-", tmp_path / "o3.csv", predictor=stub, stdin=txt_in)
@@ -169,7 +210,9 @@ def cli_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return lines[0]
 
 
-def test_missing_text_column(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_text_column(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.csv"
     src.write_text("id,body\n1,hello\n", encoding="utf-8")
     out = tmp_path / "out.csv"
@@ -178,46 +221,74 @@ def test_missing_text_column(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.
         f"error: {src} has no 'combined_text' or 'text' column; found columns ['id', 'body']; pass --text-column NAME."
     )
     assert not out.exists()
-    err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(src), "--text-column", "content"])
-    assert err == f"error: {src} has no column 'content'; found columns ['id', 'body']; check --text-column."
+    err = cli_error(
+        capsys, ["predict", str(tiny_run_dir), "-i", str(src), "--text-column", "content"]
+    )
+    assert (
+        err
+        == f"error: {src} has no column 'content'; found columns ['id', 'body']; check --text-column."
+    )
 
 
-def test_non_utf8_file(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_file(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "latin1.csv"
     src.write_bytes("id,text\n1,fine\n2,caf\xe9 cr\xe8me\n".encode("latin-1"))
-    err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(src), "-o", str(tmp_path / "o.csv")])
-    assert err == f"error: {src} is not UTF-8: byte 0xe9 on line 3; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+    err = cli_error(
+        capsys, ["predict", str(tiny_run_dir), "-i", str(src), "-o", str(tmp_path / "o.csv")]
+    )
+    assert (
+        err
+        == f"error: {src} is not UTF-8: byte 0xe9 on line 3; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+    )
     txt = tmp_path / "latin1.txt"
     txt.write_bytes("ok\nna\xefve\n".encode("latin-1"))
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(txt)])
-    assert err == f"error: {txt} is not UTF-8: byte 0xef on line 2; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+    assert (
+        err
+        == f"error: {txt} is not UTF-8: byte 0xef on line 2; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+    )
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_empty_and_null_texts(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_and_null_texts(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.csv"
     src.write_text('id,text\n1,fine\n2,"   "\n', encoding="utf-8")
     out = tmp_path / "out.csv"
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(src), "-o", str(out)])
-    assert err == f"error: {src} row 2 (header not counted) has an empty 'text'; fill it or remove the row."
+    assert (
+        err
+        == f"error: {src} row 2 (header not counted) has an empty 'text'; fill it or remove the row."
+    )
     assert not out.exists()  # nothing half-written
     jl = tmp_path / "in.jsonl"
     jl.write_text('{"text": "ok"}\n{"text": null}\n', encoding="utf-8")
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(jl)])
     assert err == f"error: {jl} line 2: field 'text' is null; expected a string."
     jl.write_text('{"text": 5}\n', encoding="utf-8")
-    assert cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(jl)]) == f"error: {jl} line 1: field 'text' is a number; expected a string."
+    assert (
+        cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(jl)])
+        == f"error: {jl} line 1: field 'text' is a number; expected a string."
+    )
     jl.write_text('{"text": "ok"}\n{"text": \n', encoding="utf-8")
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(jl)])
     assert err.startswith(f"error: {jl} line 2 is not valid JSON (")
     jl.write_text('["a list"]\n', encoding="utf-8")
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(jl)])
-    assert err == f'error: {jl} line 1 is an array, not a JSON object; expected one such as {{"id": "a1", "title": "...", "text": "..."}}.'
+    assert (
+        err
+        == f'error: {jl} line 1 is an array, not a JSON object; expected one such as {{"id": "a1", "title": "...", "text": "..."}}.'
+    )
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "   "])
     assert err == "error: text 1 is empty or only whitespace; expected the article's text."
 
 
-def test_bad_arguments(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli_error(capsys, ["predict", str(tiny_run_dir)]) == (
         'error: nothing to score; pass article texts (`fakenews predict RUN_DIR "text"`) or --input FILE (- for stdin).'
     )

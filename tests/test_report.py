@@ -12,7 +12,7 @@ from fakenews.compare import compare
 from fakenews.reporting.report import SECTIONS
 from test_compare import EFF, make_run, synthetic
 
-EVIL = "<script>alert('x')</script> <img src=\"https://evil.example/x.png\"> & \"quoted\""
+EVIL = '<script>alert(\'x\')</script> <img src="https://evil.example/x.png"> & "quoted"'
 
 
 @pytest.fixture()
@@ -20,7 +20,15 @@ def report_dir(tmp_path: Path) -> Path:
     rng = np.random.default_rng(3)
     y, p_a = synthetic(120, 0.9, rng)
     _, p_b = synthetic(120, 0.75, rng, y)
-    a = make_run(tmp_path, "a", y, p_a, efficiency=EFF, train_summary={"train_runtime_s": 61.0}, snippets=[EVIL])
+    a = make_run(
+        tmp_path,
+        "a",
+        y,
+        p_a,
+        efficiency=EFF,
+        train_summary={"train_runtime_s": 61.0},
+        snippets=[EVIL],
+    )
     b = make_run(tmp_path, "b", y, p_b, model="tfidf-logreg", kind="baseline")
     out = tmp_path / "report"
     compare([a, b], out, n_bootstrap=300, quiet=True)
@@ -35,12 +43,14 @@ def test_html_is_self_contained(report_dir: Path) -> None:
     assert refs and all(r.startswith(("data:image/png;base64,", "#")) for r in refs), refs
     assert not re.search(r"""(?:src|href)\s*=\s*["']?https?://""", page, flags=re.I)
     assert not re.search(r"@import|url\(|<link|<script", page, flags=re.I)
-    assert page.count('src="data:image/png;base64,') == 5  # params, size, latency, throughput, accuracy vs latency
+    assert (
+        page.count('src="data:image/png;base64,') == 5
+    )  # params, size, latency, throughput, accuracy vs latency
 
 
 def test_html_escapes_data(report_dir: Path) -> None:
     page = (report_dir / "report.html").read_text(encoding="utf-8")
-    assert "<script>alert" not in page and "evil.example/x.png\">" not in page
+    assert "<script>alert" not in page and 'evil.example/x.png">' not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&amp; &quot;quoted&quot;" in page
     md = (report_dir / "report.md").read_text(encoding="utf-8")

@@ -64,14 +64,21 @@ def assert_error(response, status: int, code: str, message: str | None = None) -
 
 def test_single_and_batch_match_the_predictor(client: TestClient, tiny_run_dir: Path) -> None:
     texts = ["Senate passes the budget.", "Aliens endorse the mayor in a shocking twist."]
-    expected = load_predictor(tiny_run_dir).predict_proba(["Budget day Senate passes the budget.", texts[1]])[:, 1]
+    expected = load_predictor(tiny_run_dir).predict_proba(
+        ["Budget day Senate passes the budget.", texts[1]]
+    )[:, 1]
     one = client.post("/predict", json={"title": "Budget day", "text": texts[0]})
     assert one.status_code == 200
     body = one.json()
     assert set(body) == {"label", "label_name", "prob_fake"}
     assert body["prob_fake"] == pytest.approx(expected[0], abs=1e-6)
-    assert body["label"] == int(expected[0] > 0.5) and body["label_name"] == ("fake" if body["label"] else "real")
-    batch = client.post("/predict", json={"articles": [{"title": "Budget day", "text": texts[0]}, {"text": texts[1]}]})
+    assert body["label"] == int(expected[0] > 0.5) and body["label_name"] == (
+        "fake" if body["label"] else "real"
+    )
+    batch = client.post(
+        "/predict",
+        json={"articles": [{"title": "Budget day", "text": texts[0]}, {"text": texts[1]}]},
+    )
     assert batch.status_code == 200
     preds = batch.json()["predictions"]
     assert [p["prob_fake"] for p in preds] == pytest.approx(list(expected), abs=1e-6)
@@ -82,11 +89,17 @@ def test_batch_keeps_request_order(stub_client: tuple[TestClient, FixedPredictor
     articles = [{"text": "plain"}, {"text": "aliens here"}, {"text": "plain again"}]
     preds = client.post("/predict", json={"articles": articles}).json()["predictions"]
     assert [p["label_name"] for p in preds] == ["real", "fake", "real"]
-    assert stub.calls == [["plain", "aliens here", "plain again"]]  # one call: the predictor batches by length
+    assert stub.calls == [
+        ["plain", "aliens here", "plain again"]
+    ]  # one call: the predictor batches by length
 
 
 def test_health_model_docs_and_page(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok", "model": "scratch:bert", "backend": "torch"}
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "model": "scratch:bert",
+        "backend": "torch",
+    }
     info = client.get("/model").json()
     assert info["name"] == "scratch:bert" and info["kind"] == "transformer"
     assert info["labels"] == {"0": "real", "1": "fake"}
@@ -107,25 +120,49 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     not_measured = TestClient(create_app(run, predictor=FixedPredictor())).get("/model").json()
     assert not_measured["test"] is None and not_measured["served_accuracy"] is None
     (run / "metrics").mkdir(exist_ok=True)
-    metrics = {"n": 12, "accuracy": 0.75, "f1_weighted": 0.7, "backend": "torch", "long": "truncate"}
+    metrics = {
+        "n": 12,
+        "accuracy": 0.75,
+        "f1_weighted": 0.7,
+        "backend": "torch",
+        "long": "truncate",
+    }
     (run / "metrics" / "test.json").write_text(json.dumps(metrics), encoding="utf-8")
     info = TestClient(create_app(run, predictor=FixedPredictor())).get("/model").json()
-    assert info["test"]["accuracy"] == 0.75 and info["test"]["n"] == 12 and info["test"]["roc_auc"] is None
+    assert (
+        info["test"]["accuracy"] == 0.75
+        and info["test"]["n"] == 12
+        and info["test"]["roc_auc"] is None
+    )
     assert info["served_accuracy"] == {"accuracy": 0.75, "n": 12, "source": "metrics/test.json"}
     # Served another way (chunks; ONNX) the torch/truncate figure is not the served model's.
-    chunks = TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+    chunks = (
+        TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+    )
     assert chunks["served_accuracy"] is None
-    fingerprint = json.loads((run / "data_manifest.json").read_text(encoding="utf-8"))["fingerprint"]
+    fingerprint = json.loads((run / "data_manifest.json").read_text(encoding="utf-8"))[
+        "fingerprint"
+    ]
     (run / "onnx").mkdir()
     export = {"split": "test", "n": 12, "accuracy_onnx": 0.5, "data_fingerprint": fingerprint}
     (run / "onnx" / "export.json").write_text(json.dumps(export), encoding="utf-8")
-    onnx = TestClient(create_app(run, backend="onnx", predictor=FixedPredictor())).get("/model").json()
+    onnx = (
+        TestClient(create_app(run, backend="onnx", predictor=FixedPredictor())).get("/model").json()
+    )
     assert onnx["served_accuracy"] == {"accuracy": 0.5, "n": 12, "source": "onnx/export.json"}
     assert onnx["export"] == export
     # `fakenews evaluate --long chunks` writes metrics/test+chunks.json: the chunks server shows it.
-    (run / "metrics" / "test+chunks.json").write_text(json.dumps({**metrics, "accuracy": 0.8, "long": "chunks"}), encoding="utf-8")
-    chunks = TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
-    assert chunks["served_accuracy"] == {"accuracy": 0.8, "n": 12, "source": "metrics/test+chunks.json"}
+    (run / "metrics" / "test+chunks.json").write_text(
+        json.dumps({**metrics, "accuracy": 0.8, "long": "chunks"}), encoding="utf-8"
+    )
+    chunks = (
+        TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+    )
+    assert chunks["served_accuracy"] == {
+        "accuracy": 0.8,
+        "n": 12,
+        "source": "metrics/test+chunks.json",
+    }
 
 
 # --------------------------------------------------------------------------- bad requests
@@ -146,19 +183,41 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
         ({"text": "x" * 501}, "text: String should have at most 500 characters"),
         ({"title": "x" * 501, "text": "x"}, "title: String should have at most 500 characters"),
         ({"articles": []}, "articles: List should have at least 1 item after validation, not 0"),
-        ({"articles": [{"text": "a"}] * 4}, "articles: List should have at most 3 items after validation, not 4"),
+        (
+            {"articles": [{"text": "a"}] * 4},
+            "articles: List should have at most 3 items after validation, not 4",
+        ),
         ({"articles": "text"}, "articles: Input should be a valid list"),
-        ({"articles": [{"text": "ok"}, {"text": "  "}]}, "articles.1.text: text is empty or only whitespace; send the article's text"),
-        ({"articles": [None]}, 'articles.0: each article must be a JSON object such as {"title": "...", "text": "..."}.'),
+        (
+            {"articles": [{"text": "ok"}, {"text": "  "}]},
+            "articles.1.text: text is empty or only whitespace; send the article's text",
+        ),
+        (
+            {"articles": [None]},
+            'articles.0: each article must be a JSON object such as {"title": "...", "text": "..."}.',
+        ),
         ({"articles": [{"text": "a"}], "extra": 1}, "extra: Extra inputs are not permitted"),
-        ([{"text": "a"}], 'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.'),
-        ("just a string", 'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.'),
-        (None, 'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.'),
+        (
+            [{"text": "a"}],
+            'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.',
+        ),
+        (
+            "just a string",
+            'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.',
+        ),
+        (
+            None,
+            'request body must be a JSON object: {"text": "..."} or {"articles": [{"text": "..."}]}.',
+        ),
     ],
 )
-def test_invalid_articles_are_422(stub_client: tuple[TestClient, FixedPredictor], payload: object, message: str) -> None:
+def test_invalid_articles_are_422(
+    stub_client: tuple[TestClient, FixedPredictor], payload: object, message: str
+) -> None:
     client, stub = stub_client
-    response = client.post("/predict", content=json.dumps(payload), headers={"content-type": "application/json"})
+    response = client.post(
+        "/predict", content=json.dumps(payload), headers={"content-type": "application/json"}
+    )
     assert_error(response, 422, "invalid_article", message)
     assert stub.calls == []
 
@@ -168,27 +227,41 @@ def test_malformed_and_missing_bodies(stub_client: tuple[TestClient, FixedPredic
     json_headers = {"content-type": "application/json"}
     assert_error(
         client.post("/predict", content=b'{"text": "unterminated', headers=json_headers),
-        400, "malformed_json", 'request body is not valid JSON; send a JSON object such as {"text": "..."}.',
+        400,
+        "malformed_json",
+        'request body is not valid JSON; send a JSON object such as {"text": "..."}.',
     )
     missing = 'request body is missing; send {"text": "..."} or {"articles": [{"text": "..."}]}.'
-    assert_error(client.post("/predict", content=b"", headers=json_headers), 422, "invalid_article", missing)
+    assert_error(
+        client.post("/predict", content=b"", headers=json_headers), 422, "invalid_article", missing
+    )
     assert_error(client.post("/predict"), 422, "invalid_article", missing)
     assert_error(
         client.post("/predict", content=b'{"text": "x"}', headers={"content-type": "text/plain"}),
-        415, "unsupported_media_type",
+        415,
+        "unsupported_media_type",
         "request body has Content-Type text/plain; send JSON with the header Content-Type: application/json.",
     )
     assert_error(
         client.post("/predict", content=b"\xff\xfe{", headers=json_headers),
-        400, "malformed_json", 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
+        400,
+        "malformed_json",
+        'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
     )
 
 
 def test_oversized_bodies_are_413(stub_client: tuple[TestClient, FixedPredictor]) -> None:
     client, stub = stub_client
-    message = "request body is larger than the limit of 4,000 bytes; send fewer or shorter articles."
+    message = (
+        "request body is larger than the limit of 4,000 bytes; send fewer or shorter articles."
+    )
     big = json.dumps({"text": "x" * 5000}).encode()
-    assert_error(client.post("/predict", content=big, headers={"content-type": "application/json"}), 413, "body_too_large", message)
+    assert_error(
+        client.post("/predict", content=big, headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+        message,
+    )
 
     def chunked():  # no Content-Length: counted while it streams in
         yield b'{"text": "'
@@ -196,14 +269,24 @@ def test_oversized_bodies_are_413(stub_client: tuple[TestClient, FixedPredictor]
             yield b"y" * 1000
         yield b'"}'
 
-    assert_error(client.post("/predict", content=chunked(), headers={"content-type": "application/json"}), 413, "body_too_large", message)
+    assert_error(
+        client.post("/predict", content=chunked(), headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+        message,
+    )
     assert_error(client.request("GET", "/health", content=big), 413, "body_too_large", message)
     assert stub.calls == []
 
 
 def test_unknown_routes_and_methods(client: TestClient) -> None:
     assert_error(client.get("/nope"), 404, "not_found", "no such endpoint /nope; see /docs.")
-    assert_error(client.get("/predict"), 405, "method_not_allowed", "GET is not allowed on /predict; see /docs.")
+    assert_error(
+        client.get("/predict"),
+        405,
+        "method_not_allowed",
+        "GET is not allowed on /predict; see /docs.",
+    )
 
 
 def test_unexpected_failure_is_a_generic_500_without_traceback(tiny_run_dir: Path) -> None:
@@ -213,7 +296,9 @@ def test_unexpected_failure_is_a_generic_500_without_traceback(tiny_run_dir: Pat
 
     client = TestClient(create_app(tiny_run_dir, predictor=Broken()), raise_server_exceptions=False)
     response = client.post("/predict", json={"text": "x"})
-    assert_error(response, 500, "internal_error", "the server failed to answer; the cause is in its log.")
+    assert_error(
+        response, 500, "internal_error", "the server failed to answer; the cause is in its log."
+    )
     assert "secret" not in response.text
 
 
@@ -221,14 +306,20 @@ def test_unexpected_failure_is_a_generic_500_without_traceback(tiny_run_dir: Pat
 
 
 def test_api_key_guards_everything_but_health(tiny_run_dir: Path) -> None:
-    client = TestClient(create_app(tiny_run_dir, api_key=KEY, predictor=FixedPredictor()), raise_server_exceptions=False)
+    client = TestClient(
+        create_app(tiny_run_dir, api_key=KEY, predictor=FixedPredictor()),
+        raise_server_exceptions=False,
+    )
     message = f"missing or wrong API key; send it in the {API_KEY_HEADER} header."
     for headers in ({}, {API_KEY_HEADER: "wrong"}, {API_KEY_HEADER: ""}):
         response = client.post("/predict", json={"text": "x"}, headers=headers)
         assert_error(response, 401, "unauthorized", message)
         assert_error(client.get("/model", headers=headers), 401, "unauthorized", message)
     good = {API_KEY_HEADER: KEY}
-    assert client.post("/predict", json={"text": "aliens"}, headers=good).json()["label_name"] == "fake"
+    assert (
+        client.post("/predict", json={"text": "aliens"}, headers=good).json()["label_name"]
+        == "fake"
+    )
     assert client.get("/model", headers=good).json()["api_key_required"] is True
     assert client.get("/health").status_code == 200
     # A bad body without the key is still a 401: the key is checked first and nothing leaks.
@@ -236,18 +327,24 @@ def test_api_key_guards_everything_but_health(tiny_run_dir: Path) -> None:
 
 
 def test_bad_app_settings(tiny_run_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(FakeNewsError, match=re.escape("--max-articles must be a positive integer; found 0.")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("--max-articles must be a positive integer; found 0.")
+    ):
         ServeLimits(max_articles=0)
     with pytest.raises(FakeNewsError, match="--api-key is empty"):
         create_app(tiny_run_dir, api_key=" ", predictor=FixedPredictor())
-    with pytest.raises(FakeNewsError, match=re.escape("is not a complete run dir: config.yaml is missing")):
+    with pytest.raises(
+        FakeNewsError, match=re.escape("is not a complete run dir: config.yaml is missing")
+    ):
         create_app(tmp_path, predictor=FixedPredictor())
 
 
 # --------------------------------------------------------------------------- the CLI
 
 
-def test_serve_refuses_a_port_in_use(tiny_run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_a_port_in_use(
+    tiny_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -255,10 +352,15 @@ def test_serve_refuses_a_port_in_use(tiny_run_dir: Path, capsys: pytest.CaptureF
         code = main(["serve", str(tiny_run_dir), "--port", str(port), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.strip() == f"error: port {port} on 127.0.0.1 is already in use; stop the other server or pass another --port."
+    assert (
+        err.strip()
+        == f"error: port {port} on 127.0.0.1 is already in use; stop the other server or pass another --port."
+    )
 
 
-def test_serve_rejects_bad_options(tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_rejects_bad_options(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["serve", str(tiny_run_dir), "--port", "70000"]) == 1
     assert capsys.readouterr().err.strip() == "error: --port must be from 1 to 65535; found 70000."
     assert main(["serve", str(tmp_path / "missing")]) == 1

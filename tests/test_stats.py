@@ -20,7 +20,10 @@ def binomial_p(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-@pytest.mark.parametrize(("b", "c", "expected"), [(7, 1, 18 / 256), (10, 2, 158 / 4096), (3, 3, 1.0), (0, 0, 1.0), (0, 5, 2 / 32)])
+@pytest.mark.parametrize(
+    ("b", "c", "expected"),
+    [(7, 1, 18 / 256), (10, 2, 158 / 4096), (3, 3, 1.0), (0, 0, 1.0), (0, 5, 2 / 32)],
+)
 def test_mcnemar_exact_matches_the_binomial_formula(b: int, c: int, expected: float) -> None:
     assert stats.mcnemar_p(b, c) == pytest.approx(expected, rel=1e-12)
     assert binomial_p(b, c) == pytest.approx(expected, rel=1e-12)
@@ -55,10 +58,14 @@ def test_sentences() -> None:
         "no significant difference between A and B (A − B = +0.3 pt, 95% CI −0.5 to 1.1, p = 0.41, Holm-adjusted p = 0.82)"
     )
     # Significant before correction, not after: no winner.
-    assert stats.describe_pair("A", "B", 0.02, 0.001, 0.04, 0.03, 0.09).startswith("no significant difference")
+    assert stats.describe_pair("A", "B", 0.02, 0.001, 0.04, 0.03, 0.09).startswith(
+        "no significant difference"
+    )
 
 
-def _models(rng: np.random.Generator, n: int, accuracies: dict[str, float]) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def _models(
+    rng: np.random.Generator, n: int, accuracies: dict[str, float]
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
     y = rng.integers(0, 2, n)
     out = {}
     for name, acc in accuracies.items():
@@ -77,7 +84,9 @@ def test_point_estimates_equal_sklearn_and_evaluation() -> None:
     assert est["f1_weighted"].value == pytest.approx(skm.f1_score(y, pred, average="weighted"))
     assert est["f1_macro"].value == pytest.approx(skm.f1_score(y, pred, average="macro"))
     assert est["roc_auc"].value == pytest.approx(skm.roc_auc_score(y, prob))
-    assert est["ece"].value == pytest.approx(expected_calibration_error(y, np.column_stack([1 - prob, prob])))
+    assert est["ece"].value == pytest.approx(
+        expected_calibration_error(y, np.column_stack([1 - prob, prob]))
+    )
 
 
 def test_weighted_metrics_equal_sklearn_on_a_resample() -> None:
@@ -86,13 +95,17 @@ def test_weighted_metrics_equal_sklearn_on_a_resample() -> None:
     pred, prob = models["a"]
     idx = rng.integers(0, 200, 200)
     w = np.bincount(idx, minlength=200).astype(float)[:, None]
-    got = {k: float(v[0]) for k, v in stats._weighted_metrics(stats._design(y, pred, prob), w).items()}
+    got = {
+        k: float(v[0]) for k, v in stats._weighted_metrics(stats._design(y, pred, prob), w).items()
+    }
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y[idx], pred[idx]))
     assert got["f1_macro"] == pytest.approx(skm.f1_score(y[idx], pred[idx], average="macro"))
     assert got["f1_weighted"] == pytest.approx(skm.f1_score(y[idx], pred[idx], average="weighted"))
     assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y[idx], prob[idx]))
     sub = prob[idx]
-    assert got["ece"] == pytest.approx(expected_calibration_error(y[idx], np.column_stack([1 - sub, sub])))
+    assert got["ece"] == pytest.approx(
+        expected_calibration_error(y[idx], np.column_stack([1 - sub, sub]))
+    )
 
 
 def test_paired_bootstrap_ci_covers_the_true_difference() -> None:
@@ -148,7 +161,12 @@ def test_one_class_leaves_roc_auc_undefined() -> None:
 
 
 def test_bad_inputs() -> None:
-    with pytest.raises(ValueError, match=re.escape("model 'm': predictions (3,) / probabilities (2,) do not match labels (3,)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "model 'm': predictions (3,) / probabilities (2,) do not match labels (3,)"
+        ),
+    ):
         stats.bootstrap([0, 1, 1], {"m": ([0, 1, 1], [0.1, 0.9])})
     with pytest.raises(ValueError, match=re.escape("n_bootstrap must be >= 1, found 0")):
         stats.bootstrap([0, 1], {"m": ([0, 1], [0.1, 0.9])}, n_bootstrap=0)

@@ -112,9 +112,13 @@ class ModelRow:
                 "params_source": self.params_source,
                 "size_mb": self.size_mb,
                 "latency_ms_p50": self.latency_ms_p50,
-                "latency_ms_p50_ci": list(self.latency_ms_p50_ci) if self.latency_ms_p50_ci else None,
+                "latency_ms_p50_ci": list(self.latency_ms_p50_ci)
+                if self.latency_ms_p50_ci
+                else None,
                 "throughput_per_s": self.throughput_per_s,
-                "throughput_per_s_ci": list(self.throughput_per_s_ci) if self.throughput_per_s_ci else None,
+                "throughput_per_s_ci": list(self.throughput_per_s_ci)
+                if self.throughput_per_s_ci
+                else None,
                 "train_runtime_s": self.train_runtime_s,
                 "device": self.efficiency_device,
                 "path": self.efficiency_path,
@@ -271,12 +275,20 @@ def _optional_json(path: Path, what: str) -> dict[str, Any] | None:
 
 
 def _data_name(
-    config: Mapping[str, Any], manifest: Mapping[str, Any], summary: Mapping[str, Any] | None, own: Mapping[str, Any]
+    config: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    summary: Mapping[str, Any] | None,
+    own: Mapping[str, Any],
 ) -> str:
     """The name of the data set a run was trained on: its split dir's folder name when recorded
     (train summary, config, or the in-domain evaluation's ``data_path``), else the first input's stem."""
     data_cfg = config.get("data") if isinstance(config.get("data"), Mapping) else {}
-    recorded = ((summary or {}).get("split_dir"), data_cfg.get("split_dir"), own.get("data_path"), manifest.get("split_dir"))
+    recorded = (
+        (summary or {}).get("split_dir"),
+        data_cfg.get("split_dir"),
+        own.get("data_path"),
+        manifest.get("split_dir"),
+    )
     for raw in recorded:
         if raw:
             return Path(str(raw)).name
@@ -303,7 +315,9 @@ def _read_predictions(path: Path, run: Path, split: str) -> pd.DataFrame:
         raise FakeNewsError(f"{path} has no rows; re-run `{_command(run, split)}`.")
     if frame["id"].duplicated().any():
         dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
-        raise FakeNewsError(f"{path} lists article id {dup!r} twice; ids must be unique. Re-run `{_command(run, split)}`.")
+        raise FakeNewsError(
+            f"{path} lists article id {dup!r} twice; ids must be unique. Re-run `{_command(run, split)}`."
+        )
     return frame.loc[:, ["id", "label", "pred", "prob_fake"]].astype(
         {"label": int, "pred": int, "prob_fake": float}
     )
@@ -388,7 +402,9 @@ def _check_same_split(runs: Sequence[RunRecord]) -> None:
         )
 
 
-def _aligned(runs: Sequence[RunRecord], split: str) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
+def _aligned(
+    runs: Sequence[RunRecord], split: str
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Labels, ``{run: (pred, prob_fake)}`` and ids, all in the first run's article order."""
     ref = runs[0].predictions
     ids = ref["id"].to_numpy()
@@ -413,7 +429,10 @@ def _aligned(runs: Sequence[RunRecord], split: str) -> tuple[np.ndarray, dict[st
                 f"article {bad!r} has different true labels in {runs[0].path} and {r.path}; "
                 "their split dirs disagree, re-prepare the data and re-train."
             )
-        models[r.name] = (frame["pred"].to_numpy(dtype=int), frame["prob_fake"].to_numpy(dtype=float))
+        models[r.name] = (
+            frame["pred"].to_numpy(dtype=int),
+            frame["prob_fake"].to_numpy(dtype=float),
+        )
     return ref["label"].to_numpy(dtype=int), models, ids
 
 
@@ -481,7 +500,9 @@ def pareto_front(points: Mapping[str, tuple[float, float]]) -> tuple[str, ...]:
     return tuple(sorted(front, key=lambda k: points[k][0]))
 
 
-def _cross(runs: Sequence[RunRecord], split: str) -> tuple[tuple[CrossCell, ...], tuple[str, ...], list[str]]:
+def _cross(
+    runs: Sequence[RunRecord], split: str
+) -> tuple[tuple[CrossCell, ...], tuple[str, ...], list[str]]:
     cells = []
     notes = []
     own_key = eval_key(split)
@@ -502,7 +523,9 @@ def _cross(runs: Sequence[RunRecord], split: str) -> tuple[tuple[CrossCell, ...]
                     accuracy=accuracy,
                     f1_macro=_num(doc.get("f1_macro")),
                     roc_auc=_num(doc.get("roc_auc")),
-                    data_fingerprint=str(doc.get("data_fingerprint") or (r.fingerprint if in_domain else "")),
+                    data_fingerprint=str(
+                        doc.get("data_fingerprint") or (r.fingerprint if in_domain else "")
+                    ),
                 )
             )
     data_sets = []
@@ -519,7 +542,9 @@ def _cross(runs: Sequence[RunRecord], split: str) -> tuple[tuple[CrossCell, ...]
     return tuple(cells), tuple(data_sets), notes
 
 
-def _errors(run: RunRecord, labels: np.ndarray, pred: np.ndarray, split: str, top: int) -> ErrorSummary:
+def _errors(
+    run: RunRecord, labels: np.ndarray, pred: np.ndarray, split: str, top: int
+) -> ErrorSummary:
     fp = int(np.sum((labels == 0) & (pred == 1)))
     fn = int(np.sum((labels == 1) & (pred == 0)))
     mistakes: list[Mistake] = []
@@ -541,7 +566,12 @@ def _errors(run: RunRecord, labels: np.ndarray, pred: np.ndarray, split: str, to
                 )
             )
     return ErrorSummary(
-        run=run.name, n=len(labels), false_positives=fp, false_negatives=fn, top=tuple(mistakes), source=source
+        run=run.name,
+        n=len(labels),
+        false_positives=fp,
+        false_negatives=fn,
+        top=tuple(mistakes),
+        source=source,
     )
 
 
@@ -550,7 +580,9 @@ def _efficiency_notes(rows: Sequence[ModelRow]) -> list[str]:
     devices = {r.efficiency_device for r in rows if r.efficiency_device}
     if len(devices) > 1:
         where = ", ".join(f"{r.run}: {r.efficiency_device}" for r in rows if r.efficiency_device)
-        notes.append(f"efficiency was measured on different devices ({where}); latency and throughput are not comparable across them.")
+        notes.append(
+            f"efficiency was measured on different devices ({where}); latency and throughput are not comparable across them."
+        )
     missing = [r.run for r in rows if r.latency_ms_p50 is None]
     if missing:
         notes.append(
@@ -558,7 +590,9 @@ def _efficiency_notes(rows: Sequence[ModelRow]) -> list[str]:
         )
     no_time = [r.run for r in rows if r.train_runtime_s is None]
     if no_time:
-        notes.append(f"training time not recorded for {', '.join(no_time)} (no train_summary.json).")
+        notes.append(
+            f"training time not recorded for {', '.join(no_time)} (no train_summary.json)."
+        )
     return notes
 
 
@@ -610,7 +644,9 @@ def compare(
         if p in resolved[:i]:
             raise FakeNewsError(f"run dir {paths[i]} is given twice; pass each run once.")
     if n_bootstrap < 100:
-        raise FakeNewsError(f"--bootstrap must be at least 100 resamples for a 95% CI, found {n_bootstrap}.")
+        raise FakeNewsError(
+            f"--bootstrap must be at least 100 resamples for a 95% CI, found {n_bootstrap}."
+        )
     out = Path(out)
     check_output_dir(out, force=force, what="report dir")
     names = _unique_names(paths)
@@ -630,8 +666,15 @@ def compare(
     with progress:
         if same_split:
             labels, models, ids = _aligned(runs, split)
-            logger.info("bootstrapping %d resamples of %d articles for %d runs", n_bootstrap, len(labels), len(runs))
-            boot = stats.bootstrap(labels, models, n_bootstrap=n_bootstrap, seed=seed, progress=progress.update)
+            logger.info(
+                "bootstrapping %d resamples of %d articles for %d runs",
+                n_bootstrap,
+                len(labels),
+                len(runs),
+            )
+            boot = stats.bootstrap(
+                labels, models, n_bootstrap=n_bootstrap, seed=seed, progress=progress.update
+            )
             pairs = stats.paired_tests(labels, models, boot, alpha=alpha)
             for r in runs:
                 rows.append(_row(r, boot.models[r.name], len(labels)))
@@ -642,7 +685,12 @@ def compare(
             for i, r in enumerate(runs):
                 frame = r.predictions
                 labels = frame["label"].to_numpy(dtype=int)
-                model = {r.name: (frame["pred"].to_numpy(dtype=int), frame["prob_fake"].to_numpy(dtype=float))}
+                model = {
+                    r.name: (
+                        frame["pred"].to_numpy(dtype=int),
+                        frame["prob_fake"].to_numpy(dtype=float),
+                    )
+                }
                 done = i * n_bootstrap
                 boot = stats.bootstrap(
                     labels, model, n_bootstrap=n_bootstrap, seed=seed, paired=False,
@@ -653,7 +701,9 @@ def compare(
 
     for r in rows:
         if r.quality["roc_auc"].value is None:
-            notes.append(f"ROC-AUC of {r.run} is undefined: its {split} split holds one class only.")
+            notes.append(
+                f"ROC-AUC of {r.run} is undefined: its {split} split holds one class only."
+            )
     notes.extend(_efficiency_notes(rows))
     cross, data_sets, cross_notes = _cross(runs, split)
     notes.extend(cross_notes)
@@ -714,7 +764,9 @@ def table_frame(result: ComparisonResult) -> pd.DataFrame:
         rec: dict[str, Any] = {}
         if not result.same_split:
             rec["comparison"] = "cross-data-set: different test sets, not paired"
-        rec.update({"run": row.run, "model": row.model, "kind": row.kind, "data": row.data, "n": row.n})
+        rec.update(
+            {"run": row.run, "model": row.model, "kind": row.kind, "data": row.data, "n": row.n}
+        )
         for metric in METRICS:
             est = row.quality[metric]
             rec[metric] = est.value
@@ -725,8 +777,12 @@ def table_frame(result: ComparisonResult) -> pd.DataFrame:
                 "params_total": row.params_total,
                 "size_mb": row.size_mb,
                 "latency_ms_p50": row.latency_ms_p50,
-                "latency_ms_p50_ci_low": row.latency_ms_p50_ci[0] if row.latency_ms_p50_ci else None,
-                "latency_ms_p50_ci_high": row.latency_ms_p50_ci[1] if row.latency_ms_p50_ci else None,
+                "latency_ms_p50_ci_low": row.latency_ms_p50_ci[0]
+                if row.latency_ms_p50_ci
+                else None,
+                "latency_ms_p50_ci_high": row.latency_ms_p50_ci[1]
+                if row.latency_ms_p50_ci
+                else None,
                 "throughput_per_s": row.throughput_per_s,
                 "train_runtime_s": row.train_runtime_s,
                 "data_fingerprint": row.fingerprint,

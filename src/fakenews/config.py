@@ -79,7 +79,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise FakeNewsError(f"model.name must be a preset, hub id, path or scratch:ARCH; found {self.name!r}.")
+            raise FakeNewsError(
+                f"model.name must be a preset, hub id, path or scratch:ARCH; found {self.name!r}."
+            )
         _allowed("kind", self.kind, ModelKind, "model")
         _allowed("size", self.size, ModelSize, "model")
         _positive("model", "vocab_size", self.vocab_size)
@@ -115,7 +117,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_length, bool) or not 8 <= self.max_length <= 8192:
-            raise FakeNewsError(f"data.max_length must be an integer from 8 to 8192; found {self.max_length!r}.")
+            raise FakeNewsError(
+                f"data.max_length must be an integer from 8 to 8192; found {self.max_length!r}."
+            )
         _allowed("truncation", self.truncation, Truncation, "data")
         _allowed("padding", self.padding, Padding, "data")
 
@@ -197,7 +201,9 @@ class TrainConfig:
         if self.warmup_steps is not None:
             _positive("train", "warmup_steps", self.warmup_steps, zero_ok=True)
         if not 0 <= self.warmup_ratio < 1:
-            raise FakeNewsError(f"train.warmup_ratio must be in [0, 1); found {self.warmup_ratio!r}.")
+            raise FakeNewsError(
+                f"train.warmup_ratio must be in [0, 1); found {self.warmup_ratio!r}."
+            )
         for name in ("early_stopping_patience", "save_total_limit", "torch_threads"):
             value = getattr(self, name)
             if value is not None:
@@ -235,7 +241,9 @@ class BaselineConfig:
         if self.max_features is not None:
             _positive("baseline", "max_features", self.max_features)
         if not self.c_grid or any(not isinstance(c, int | float) or c <= 0 for c in self.c_grid):
-            raise FakeNewsError(f"baseline.c_grid must be a non-empty list of positive numbers; found {list(self.c_grid)!r}.")
+            raise FakeNewsError(
+                f"baseline.c_grid must be a non-empty list of positive numbers; found {list(self.c_grid)!r}."
+            )
         object.__setattr__(self, "c_grid", tuple(float(c) for c in self.c_grid))
 
 
@@ -300,12 +308,16 @@ def load_yaml(path: Path | str) -> dict[str, Any]:
     """Read a YAML config file into a mapping (``{}`` for an empty file)."""
     path = Path(path)
     if not path.is_file():
-        raise FakeNewsError(f"expected a YAML config file at {path}, found {'a directory' if path.is_dir() else 'nothing'}; check --config.")
+        raise FakeNewsError(
+            f"expected a YAML config file at {path}, found {'a directory' if path.is_dir() else 'nothing'}; check --config."
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         reason = " ".join(str(exc).split())
-        raise FakeNewsError(f"config file {path} is not valid YAML ({reason}); fix the file.") from None
+        raise FakeNewsError(
+            f"config file {path} is not valid YAML ({reason}); fix the file."
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -353,7 +365,12 @@ def _unknown_key_hint(key: str) -> str:
     keys = valid_keys()
     section, _, leaf = key.rpartition(".")
     # an abbreviation by initials ("train.lr" -> train.learning_rate, "train.bs" -> train.batch_size)
-    close = [k for k in keys if k.rpartition(".")[0] == section and "".join(w[0] for w in k.rpartition(".")[2].split("_")) == leaf]
+    close = [
+        k
+        for k in keys
+        if k.rpartition(".")[0] == section
+        and "".join(w[0] for w in k.rpartition(".")[2].split("_")) == leaf
+    ]
     close = close or difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
     if not close:  # a right leaf under a wrong section ("training.epochs") still deserves a hint
         close = [k for k in keys if k.rsplit(".", 1)[-1] == leaf][:1] or difflib.get_close_matches(
@@ -406,7 +423,9 @@ def _build(cls: type, data: Mapping[str, Any], *, prefix: str, where: str) -> An
             raise FakeNewsError(f"{where}: {_unknown_key_hint(dotted)}")
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value if value is not None else {}, prefix=f"{dotted}.", where=where)
+            kwargs[key] = _build(
+                hint, value if value is not None else {}, prefix=f"{dotted}.", where=where
+            )
         else:
             kwargs[key] = _coerce(value, hint, dotted, where=where)
     return cls(**kwargs)
@@ -466,7 +485,12 @@ def _wrong_type(value: Any, expected: str, key: str, where: str) -> Any:
 def _nullable_keys() -> frozenset[str]:
     out = set()
     for section in (ModelConfig, DataConfig, TrainConfig, BaselineConfig):
-        name = {ModelConfig: "model", DataConfig: "data", TrainConfig: "train", BaselineConfig: "baseline"}[section]
+        name = {
+            ModelConfig: "model",
+            DataConfig: "data",
+            TrainConfig: "train",
+            BaselineConfig: "baseline",
+        }[section]
         for key, hint in typing.get_type_hints(section).items():
             if type(None) in get_args(hint):
                 out.add(f"{name}.{key}")

@@ -91,7 +91,9 @@ def run_demo(
     cross = [Path(p) for p in cross_data]
     for path in cross:
         if not path.exists():
-            raise FakeNewsError(f"--cross-data {path} does not exist; pass a data file or folder that `fakenews prepare` reads.")
+            raise FakeNewsError(
+                f"--cross-data {path} does not exist; pass a data file or folder that `fakenews prepare` reads."
+            )
     check_output_dir(out, force=force, what="demo directory")
     started = time.perf_counter()
     stages = 3 + 3 * len(models)
@@ -122,7 +124,10 @@ def run_demo(
             run_dir = out / "runs" / spec.name
             stage(f"training {spec.model}")
             train(split_dir, spec.model, run_dir, overrides=list(spec.overrides), quiet=quiet)
-            stage(f"evaluating {spec.name} on {split_dir.name}" + "".join(f" and {d.name}" for d in cross_dirs))
+            stage(
+                f"evaluating {spec.name} on {split_dir.name}"
+                + "".join(f" and {d.name}" for d in cross_dirs)
+            )
             evaluate(run_dir, quiet=quiet)
             for cross_dir in cross_dirs:
                 evaluate(run_dir, data=cross_dir, quiet=quiet)

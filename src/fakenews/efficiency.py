@@ -51,8 +51,14 @@ CONFIDENCE = 0.95
 # --------------------------------------------------------------------------- timing core
 
 
-def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], *, warmup: Sequence[Any] = (),
-               quiet: bool = True, description: str = "timing") -> np.ndarray:
+def time_calls(
+    fn: Callable[[Any], Any],
+    inputs: Sequence[Any],
+    *,
+    warmup: Sequence[Any] = (),
+    quiet: bool = True,
+    description: str = "timing",
+) -> np.ndarray:
     """Seconds per call of ``fn(x)`` for each ``x`` in ``inputs``, after untimed ``warmup`` calls."""
     for x in warmup:
         fn(x)
@@ -69,33 +75,52 @@ def _interval(result: Any) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def percentile_with_ci(samples: Sequence[float], q: float, *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+def percentile_with_ci(
+    samples: Sequence[float], q: float, *, seed: int = 0
+) -> tuple[float, tuple[float, float]]:
     """The ``q``-th percentile of ``samples`` and its bootstrap 95% CI (needs 2+ samples)."""
     x = np.asarray(samples, dtype=np.float64)
     if len(x) < 2:
-        raise FakeNewsError(f"a confidence interval needs at least 2 timings; found {len(x)}. Use more articles (--n-articles).")
+        raise FakeNewsError(
+            f"a confidence interval needs at least 2 timings; found {len(x)}. Use more articles (--n-articles)."
+        )
     value = float(np.percentile(x, q))
     if np.ptp(x) == 0:
         return value, (value, value)
     res = stats.bootstrap(
-        (x,), lambda s, axis: np.percentile(s, q, axis=axis), vectorized=True, n_resamples=N_RESAMPLES,
-        confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed),
+        (x,),
+        lambda s, axis: np.percentile(s, q, axis=axis),
+        vectorized=True,
+        n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(seed),
     )
     return value, _interval(res)
 
 
-def rate_with_ci(counts: Sequence[float], seconds: Sequence[float], *, seed: int = 0) -> tuple[float, tuple[float, float]]:
+def rate_with_ci(
+    counts: Sequence[float], seconds: Sequence[float], *, seed: int = 0
+) -> tuple[float, tuple[float, float]]:
     """``sum(counts) / sum(seconds)`` and its bootstrap 95% CI, resampling (count, seconds) pairs."""
     n = np.asarray(counts, dtype=np.float64)
     s = np.asarray(seconds, dtype=np.float64)
     if len(n) < 2:
-        raise FakeNewsError(f"a confidence interval needs at least 2 timed batches; found {len(n)}.")
+        raise FakeNewsError(
+            f"a confidence interval needs at least 2 timed batches; found {len(n)}."
+        )
     value = float(n.sum() / s.sum())
     if np.ptp(s / n) == 0:
         return value, (value, value)
     res = stats.bootstrap(
-        (n, s), lambda a, b, axis: a.sum(axis=axis) / b.sum(axis=axis), vectorized=True, paired=True,
-        n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed),
+        (n, s),
+        lambda a, b, axis: a.sum(axis=axis) / b.sum(axis=axis),
+        vectorized=True,
+        paired=True,
+        n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(seed),
     )
     return value, _interval(res)
 
@@ -117,8 +142,14 @@ class Throughput:
     per_s_sustained: float
 
 
-def measure_throughput(predict: Callable[[list[str]], Any], texts: Sequence[str], batch_size: int, *,
-                       min_batches: int = MIN_BATCHES, quiet: bool = True) -> Throughput:
+def measure_throughput(
+    predict: Callable[[list[str]], Any],
+    texts: Sequence[str],
+    batch_size: int,
+    *,
+    min_batches: int = MIN_BATCHES,
+    quiet: bool = True,
+) -> Throughput:
     """Time ``predict`` on consecutive batches of ``batch_size`` texts (one untimed warm-up batch).
 
     The texts are used in their given order (articles as they arrive, not sorted by length);
@@ -128,12 +159,22 @@ def measure_throughput(predict: Callable[[list[str]], Any], texts: Sequence[str]
     n_batches = max(min_batches, len(texts) // batch_size)
     pool = [texts[i % len(texts)] for i in range(n_batches * batch_size)]
     batches = [pool[i : i + batch_size] for i in range(0, len(pool), batch_size)]
-    seconds = time_calls(predict, batches, warmup=[batches[0]], quiet=quiet,
-                         description=f"throughput, batch {batch_size}")
+    seconds = time_calls(
+        predict,
+        batches,
+        warmup=[batches[0]],
+        quiet=quiet,
+        description=f"throughput, batch {batch_size}",
+    )
     median, (lo, hi) = percentile_with_ci(seconds, 50)
     sustained, _ = rate_with_ci([batch_size] * len(batches), seconds)
-    return Throughput(batch_size=batch_size, per_s=batch_size / median, ci=(batch_size / hi, batch_size / lo),
-                      n_batches=len(batches), per_s_sustained=sustained)
+    return Throughput(
+        batch_size=batch_size,
+        per_s=batch_size / median,
+        ci=(batch_size / hi, batch_size / lo),
+        n_batches=len(batches),
+        per_s_sustained=sustained,
+    )
 
 
 # --------------------------------------------------------------------------- facts
@@ -159,7 +200,9 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine()
 
 
-def forward_flops_per_article(predictor: Any, model_dir: Path, texts: Sequence[str]) -> float | None:
+def forward_flops_per_article(
+    predictor: Any, model_dir: Path, texts: Sequence[str]
+) -> float | None:
     """Mean forward FLOPs per article of ``texts`` as ``predictor`` feeds them to the model (its
     windows' real token counts, no padding); None for the baseline or an uncovered architecture."""
     config_file = Path(model_dir) / "config.json"
@@ -227,7 +270,12 @@ class EfficiencyResult:
             if isinstance(value, tuple):
                 out[key] = list(value)
         out["throughput_by_batch_size"] = {
-            str(b): {"per_s": t.per_s, "ci": list(t.ci), "n_batches": t.n_batches, "per_s_sustained": t.per_s_sustained}
+            str(b): {
+                "per_s": t.per_s,
+                "ci": list(t.ci),
+                "n_batches": t.n_batches,
+                "per_s_sustained": t.per_s_sustained,
+            }
             for b, t in self.throughput_by_batch_size.items()
         }
         return out
@@ -268,8 +316,16 @@ def benchmark(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _benchmark(run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=batch_sizes,
-                          backend=backend, device=device, quiet=quiet)
+        return _benchmark(
+            run_dir,
+            data=data,
+            split=split,
+            n_articles=n_articles,
+            batch_sizes=batch_sizes,
+            backend=backend,
+            device=device,
+            quiet=quiet,
+        )
     finally:
         torch.set_num_threads(before)
 
@@ -294,9 +350,13 @@ def _benchmark(
 
     run = RunDir.open(run_dir)
     if split not in SPLITS:
-        raise FakeNewsError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split).")
+        raise FakeNewsError(
+            f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
+        )
     if n_articles < 2:
-        raise FakeNewsError(f"--n-articles must be at least 2 (a confidence interval needs 2 timings); found {n_articles}.")
+        raise FakeNewsError(
+            f"--n-articles must be at least 2 (a confidence interval needs 2 timings); found {n_articles}."
+        )
     sizes = sorted({int(b) for b in batch_sizes})
     if not sizes or sizes[0] < 1:
         raise FakeNewsError(f"batch sizes must be positive integers; found {list(batch_sizes)}.")
@@ -304,19 +364,30 @@ def _benchmark(
     frame = split_dir.split(split)
     texts = frame["combined_text"].tolist()[:n_articles]
     if len(texts) < 2:
-        raise FakeNewsError(f"split {split!r} of {split_dir.path} has {len(texts)} article; the benchmark needs at least 2.")
+        raise FakeNewsError(
+            f"split {split!r} of {split_dir.path} has {len(texts)} article; the benchmark needs at least 2."
+        )
     usable = [b for b in sizes if b <= len(texts)] or [sizes[0]]
 
-    predictor = load_predictor(run, backend=backend, device=device, batch_size=max(usable), quiet=True)
+    predictor = load_predictor(
+        run, backend=backend, device=device, batch_size=max(usable), quiet=True
+    )
     dev = str(getattr(predictor, "device", "cpu"))
     cuda = dev.startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats(torch.device(dev))
-    logger.info("benchmarking %s on %d articles of %s (%s)", run.path, len(texts), split_dir.path, dev)
+    logger.info(
+        "benchmarking %s on %d articles of %s (%s)", run.path, len(texts), split_dir.path, dev
+    )
 
     warm = [texts[i % len(texts)] for i in range(LATENCY_WARMUP)]
-    seconds = time_calls(lambda t: predictor.predict_proba([t]), texts, warmup=warm, quiet=quiet,
-                         description="latency, batch 1")
+    seconds = time_calls(
+        lambda t: predictor.predict_proba([t]),
+        texts,
+        warmup=warm,
+        quiet=quiet,
+        description="latency, batch 1",
+    )
     ms = seconds * 1000.0
     p50, p50_ci = percentile_with_ci(ms, 50)
     p95, p95_ci = percentile_with_ci(ms, 95)
@@ -335,7 +406,9 @@ def _benchmark(
     kind = str((config.get("model") or {}).get("kind", "transformer"))
     flops = forward_flops_per_article(predictor, run.model, texts)
     achieved = flops * best.per_s if flops is not None else None
-    max_length = int((config.get("data") or {}).get("max_length", 512)) if kind == "transformer" else None
+    max_length = (
+        int((config.get("data") or {}).get("max_length", 512)) if kind == "transformer" else None
+    )
     result = EfficiencyResult(
         params_total=int(total),
         params_trainable=int(trainable),

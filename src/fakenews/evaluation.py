@@ -81,11 +81,16 @@ def roc_auc(labels: np.ndarray, prob_fake: np.ndarray) -> tuple[float | None, st
     present = sorted({int(v) for v in labels})
     if len(present) < 2:
         only = LABELS[present[0]] if present else "no"
-        return None, f"ROC-AUC is undefined: the evaluated data has only {only} articles (n={len(labels)})."
+        return (
+            None,
+            f"ROC-AUC is undefined: the evaluated data has only {only} articles (n={len(labels)}).",
+        )
     return float(skm.roc_auc_score(labels, prob_fake)), None
 
 
-def reliability_table(labels: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS) -> pd.DataFrame:
+def reliability_table(
+    labels: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS
+) -> pd.DataFrame:
     """Per confidence bin: ``lower, upper, count, confidence`` (mean), ``accuracy``.
 
     Confidence is the probability of the predicted class; bins are ``n_bins`` equal-width
@@ -114,7 +119,9 @@ def reliability_table(labels: np.ndarray, probs: np.ndarray, n_bins: int = ECE_B
     return pd.DataFrame(rows)
 
 
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS) -> float:
+def expected_calibration_error(
+    labels: np.ndarray, probs: np.ndarray, n_bins: int = ECE_BINS
+) -> float:
     """ECE: the count-weighted mean of ``|accuracy - confidence|`` over the confidence bins."""
     table = reliability_table(labels, probs, n_bins)
     filled = table[table["count"] > 0]
@@ -191,7 +198,8 @@ def compute_metrics(labels: Any, probs: Any, chars: Any | None = None) -> Metric
     p_m, r_m, f_m, _ = skm.precision_recall_fscore_support(labels, preds, average="macro", **kw)
     p_c, r_c, f_c, s_c = skm.precision_recall_fscore_support(labels, preds, average=None, **kw)
     per_class = {
-        LABELS[i]: ClassReport(float(p_c[i]), float(r_c[i]), float(f_c[i]), int(s_c[i])) for i in (0, 1)
+        LABELS[i]: ClassReport(float(p_c[i]), float(r_c[i]), float(f_c[i]), int(s_c[i]))
+        for i in (0, 1)
     }
     auc, note = roc_auc(labels, probs[:, 1])
     cm = confusion(labels, preds)
@@ -336,8 +344,17 @@ def errors_markdown(result: EvaluationResult, *, shown: int = ERRORS_SHOWN) -> s
         if rows.empty:
             lines += ["None.", ""]
             continue
-        more = f" (the {shown} most confident of {len(rows)}; all are in `errors/{result.key}.csv`)" if len(rows) > shown else ""
-        lines += [f"{order}{more}.", "", "| id | P(fake) | chars | snippet |", "|---|---:|---:|---|"]
+        more = (
+            f" (the {shown} most confident of {len(rows)}; all are in `errors/{result.key}.csv`)"
+            if len(rows) > shown
+            else ""
+        )
+        lines += [
+            f"{order}{more}.",
+            "",
+            "| id | P(fake) | chars | snippet |",
+            "|---|---:|---:|---|",
+        ]
         for row in rows.head(shown).itertuples(index=False):
             text = str(row.snippet).replace("|", "\\|")
             lines.append(f"| `{row.id}` | {row.prob_fake:.3f} | {row.chars} | {text} |")
@@ -372,7 +389,9 @@ def run_split_dir(run: RunDir) -> Path:
     ``train_summary.json``, or ``data.split_dir`` in ``config.yaml``)."""
     from fakenews.io import read_json
 
-    summary = read_json(run.train_summary, what="training summary") if run.train_summary.is_file() else {}
+    summary = (
+        read_json(run.train_summary, what="training summary") if run.train_summary.is_file() else {}
+    )
     data_cfg = run.read_config().get("data") or {}
     raw = summary.get("split_dir") or data_cfg.get("split_dir")
     if not raw:
@@ -384,7 +403,9 @@ def run_split_dir(run: RunDir) -> Path:
     if not path.is_absolute():
         path = run.path / path
     if not path.is_dir():
-        raise FakeNewsError(f"the run's split dir {path} is gone; pass --data SPLIT_DIR (a copy of it).")
+        raise FakeNewsError(
+            f"the run's split dir {path} is gone; pass --data SPLIT_DIR (a copy of it)."
+        )
     return path
 
 
@@ -428,16 +449,22 @@ def evaluate(
 
     run = RunDir.open(run_dir)
     if split not in SPLITS:
-        raise FakeNewsError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split).")
+        raise FakeNewsError(
+            f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
+        )
     split_dir = resolve_data(run, data)
     frame = split_dir.split(split)
     in_domain = split_dir.fingerprint == run.data_fingerprint
     data_name = None if in_domain else split_dir.name
-    predictor = load_predictor(run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet)
+    predictor = load_predictor(
+        run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet
+    )
     if getattr(predictor, "kind", "") == "baseline":
         long = "truncate"  # the baseline reads whole articles either way: same result, same key
     key = eval_key(split, data_name) + variant_suffix(long=long, backend=backend)
-    logger.info("evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key)
+    logger.info(
+        "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
+    )
     probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
     if probs.shape != (len(frame), 2):
         raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")

@@ -113,7 +113,9 @@ class OnnxPredictor(TransformerPredictor):
         self.run = run
         self.onnx_dir = Path(onnx_dir) if onnx_dir is not None else run.onnx
         self.model_file = find_onnx_model(self.onnx_dir, run)
-        self.windowing: Windowing = windowing_from_config(run.read_config(), long=long, stride=stride)
+        self.windowing: Windowing = windowing_from_config(
+            run.read_config(), long=long, stride=stride
+        )
         if batch_size is not None and batch_size < 1:
             raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
         self.batch_size = batch_size or CPU_BATCH_SIZE
@@ -163,7 +165,9 @@ class OnnxPredictor(TransformerPredictor):
         order = np.argsort([-len(w) for w in windows], kind="stable")
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         probs = np.zeros((len(windows), 2), dtype=np.float64)
-        for idx in track(batches, total=len(batches), description="predicting (onnx)", quiet=self.quiet):
+        for idx in track(
+            batches, total=len(batches), description="predicting (onnx)", quiet=self.quiet
+        ):
             feed = self._pad_np([windows[i] for i in idx])
             logits = self.session.run(["logits"], feed)[0].astype(np.float64)
             probs[idx] = _softmax(logits)
@@ -191,7 +195,9 @@ def find_onnx_model(onnx_dir: Path, run: RunDir | None = None) -> Path:
     where = run.path if run is not None else onnx_dir.parent
     hint = f"run `fakenews export {where} --format onnx` first"
     if not onnx_dir.is_dir():
-        raise FakeNewsError(f"{onnx_dir} does not exist; --backend onnx needs the ONNX export: {hint}.")
+        raise FakeNewsError(
+            f"{onnx_dir} does not exist; --backend onnx needs the ONNX export: {hint}."
+        )
     named = None
     if (onnx_dir / EXPORT_JSON).is_file():
         named = read_json(onnx_dir / EXPORT_JSON, what="export record").get("model_file")
@@ -199,7 +205,9 @@ def find_onnx_model(onnx_dir: Path, run: RunDir | None = None) -> Path:
     for name in candidates:
         if (onnx_dir / str(name)).is_file():
             return onnx_dir / str(name)
-    raise FakeNewsError(f"{onnx_dir} holds no {' or '.join(map(str, candidates))}; the export is incomplete: {hint}.")
+    raise FakeNewsError(
+        f"{onnx_dir} holds no {' or '.join(map(str, candidates))}; the export is incomplete: {hint}."
+    )
 
 
 def _load_tokenizer(folder: Path) -> Any:
@@ -323,7 +331,9 @@ def export_onnx(
     if repeats < 1:
         raise FakeNewsError(f"--repeats must be at least 1; found {repeats}.")
     if not max_drop >= 0:
-        raise FakeNewsError(f"--max-drop must be a non-negative number of accuracy points; found {max_drop}.")
+        raise FakeNewsError(
+            f"--max-drop must be a non-negative number of accuracy points; found {max_drop}."
+        )
     run = RunDir.open(run_dir)
     config = run.read_config()
     if run_kind(config) == "baseline":
@@ -335,7 +345,9 @@ def export_onnx(
     texts = frame["combined_text"].tolist()
     labels = frame["label"].to_numpy(dtype=int)
     batch = batch_size or CPU_BATCH_SIZE
-    torch_predictor = load_predictor(run, backend="torch", batch_size=batch, device="cpu", quiet=quiet)
+    torch_predictor = load_predictor(
+        run, backend="torch", batch_size=batch, device="cpu", quiet=quiet
+    )
 
     if run.onnx.exists():
         logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
@@ -351,9 +363,16 @@ def export_onnx(
         write_json(tmp / EXPORT_JSON, {"model_file": model_file.name})  # lets OnnxPredictor find it
         onnx_predictor = OnnxPredictor(run, batch_size=batch, quiet=quiet, onnx_dir=tmp)
 
-        logger.info("scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch)
-        (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(torch_predictor, onnx_predictor, texts, repeats)
-        torch_pred, onnx_pred = predictions_from_probs(torch_probs), predictions_from_probs(onnx_probs)
+        logger.info(
+            "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch
+        )
+        (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(
+            torch_predictor, onnx_predictor, texts, repeats
+        )
+        torch_pred, onnx_pred = (
+            predictions_from_probs(torch_probs),
+            predictions_from_probs(onnx_probs),
+        )
         acc_torch = float(np.mean(torch_pred == labels))
         acc_onnx = float(np.mean(onnx_pred == labels))
         change = (acc_onnx - acc_torch) * 100.0
@@ -404,7 +423,9 @@ def export_onnx(
     return result
 
 
-def _time_both(first: Any, second: Any, texts: Sequence[str], repeats: int) -> list[tuple[np.ndarray, float]]:
+def _time_both(
+    first: Any, second: Any, texts: Sequence[str], repeats: int
+) -> list[tuple[np.ndarray, float]]:
     """Probabilities and median wall seconds over ``repeats`` passes of each predictor on ``texts``.
 
     Both warm up on a few articles first (not counted); passes alternate between the two so
@@ -449,7 +470,10 @@ def export_model(model: Any, tokenizer: Any, out: Path) -> str:
             program.save(str(out), external_data=False)
         exporter = f"torch.onnx.export(dynamo=True) torch {torch.__version__}"
     except Exception as exc:  # some architectures do not trace with torch.export; TorchScript does
-        logger.info("torch.export-based ONNX export failed (%s); using the TorchScript exporter", type(exc).__name__)
+        logger.info(
+            "torch.export-based ONNX export failed (%s); using the TorchScript exporter",
+            type(exc).__name__,
+        )
         out.unlink(missing_ok=True)
         axes = {n: {0: "batch", 1: "sequence"} for n in names}
         axes["logits"] = {0: "batch"}

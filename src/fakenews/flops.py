@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-BERT_LIKE = frozenset({"bert", "albert", "roberta", "xlm-roberta", "electra", "camembert", "deberta", "deberta-v2"})
+BERT_LIKE = frozenset(
+    {"bert", "albert", "roberta", "xlm-roberta", "electra", "camembert", "deberta", "deberta-v2"}
+)
 """``model_type`` values whose config has ``hidden_size``, ``num_hidden_layers``, ``intermediate_size``."""
 
 GPU_PEAK_FLOPS: tuple[tuple[str, float], ...] = (
@@ -49,7 +51,12 @@ def encoder_dims(config: Mapping[str, Any]) -> dict[str, int] | None:
     model_type = str(config.get("model_type", ""))
     if model_type == "distilbert":
         h = int(config["dim"])
-        return {"layers": int(config["n_layers"]), "hidden": h, "intermediate": int(config["hidden_dim"]), "embedding": h}
+        return {
+            "layers": int(config["n_layers"]),
+            "hidden": h,
+            "intermediate": int(config["hidden_dim"]),
+            "embedding": h,
+        }
     if model_type in BERT_LIKE:
         h = int(config["hidden_size"])
         return {

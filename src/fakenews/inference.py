@@ -65,7 +65,9 @@ def bf16_supported(device: str) -> bool:
 
     if device.startswith("cuda"):
         return bool(torch.cuda.is_bf16_supported())
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return bool(
+        torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
 
 
 def resolve_device(device: str) -> str:
@@ -75,7 +77,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise FakeNewsError(f"--device {device} was asked for but no CUDA GPU is visible; use --device cpu.")
+        raise FakeNewsError(
+            f"--device {device} was asked for but no CUDA GPU is visible; use --device cpu."
+        )
     if not (device == "cpu" or device.startswith("cuda")):
         raise FakeNewsError(f"--device must be auto, cpu or cuda[:N]; found {device!r}.")
     return device
@@ -107,9 +111,13 @@ class Windowing:
         _check_choice(self.truncation, Truncation, "data.truncation")
         _check_choice(self.long, LongMode, "--long")
         if self.max_length < 8:
-            raise FakeNewsError(f"data.max_length must be at least 8 tokens; found {self.max_length}.")
+            raise FakeNewsError(
+                f"data.max_length must be at least 8 tokens; found {self.max_length}."
+            )
         if self.stride is not None and self.stride < 1:
-            raise FakeNewsError(f"--stride must be a positive number of tokens; found {self.stride}.")
+            raise FakeNewsError(
+                f"--stride must be a positive number of tokens; found {self.stride}."
+            )
 
     def chunks(self, content: list[int], room: int) -> list[list[int]]:
         """Overlapping windows of ``room`` content ids (no special tokens) covering the whole article."""
@@ -157,7 +165,9 @@ class TransformerPredictor:
         self.device = resolve_device(device)
         if batch_size is not None and batch_size < 1:
             raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
-        self.batch_size = batch_size or (CUDA_BATCH_SIZE if self.device.startswith("cuda") else CPU_BATCH_SIZE)
+        self.batch_size = batch_size or (
+            CUDA_BATCH_SIZE if self.device.startswith("cuda") else CPU_BATCH_SIZE
+        )
         self.quiet = quiet
         self.tokenizer, self.model = load_hf_model(self.model_dir)
         self.model.to(self.device)
@@ -170,7 +180,9 @@ class TransformerPredictor:
             self.model.to(torch.bfloat16)
         self.model.eval()
         self._torch = torch
-        self._input_names = list(getattr(self.tokenizer, "model_input_names", ["input_ids", "attention_mask"]))
+        self._input_names = list(
+            getattr(self.tokenizer, "model_input_names", ["input_ids", "attention_mask"])
+        )
         self._prefix, self._suffix = _special_tokens(self.tokenizer)
         pad = self.tokenizer.pad_token_id
         self._pad_id = int(pad) if pad is not None else 0
@@ -209,10 +221,17 @@ class TransformerPredictor:
         w = self.windowing
         if w.long == "truncate":
             # The very function training used, so the model sees what it saw in training.
-            ids = encode(self.tokenizer, texts, max_length=w.max_length, truncation=w.truncation)["input_ids"]
+            ids = encode(self.tokenizer, texts, max_length=w.max_length, truncation=w.truncation)[
+                "input_ids"
+            ]
             return [[list(row)] for row in ids]
-        content = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        return [[self._prefix + c + self._suffix for c in w.chunks(list(ids), self._room)] for ids in content]
+        content = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)[
+            "input_ids"
+        ]
+        return [
+            [self._prefix + c + self._suffix for c in w.chunks(list(ids), self._room)]
+            for ids in content
+        ]
 
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
         """Tokens fed to the model per text (all windows together, special tokens included)."""
@@ -239,7 +258,9 @@ class TransformerPredictor:
         probs = np.zeros((len(windows), 2), dtype=np.float64)
         torch = self._torch
         with torch.inference_mode():
-            for idx in track(batches, total=len(batches), description="predicting", quiet=self.quiet):
+            for idx in track(
+                batches, total=len(batches), description="predicting", quiet=self.quiet
+            ):
                 inputs = self._pad([windows[i] for i in idx])
                 logits = self.model(**inputs).logits.float()
                 probs[idx] = torch.softmax(logits, dim=-1).cpu().double().numpy()
@@ -264,7 +285,9 @@ class BaselinePredictor:
 
     kind = "baseline"
 
-    def __init__(self, model_dir: Path, *, batch_size: int | None = None, quiet: bool = True) -> None:
+    def __init__(
+        self, model_dir: Path, *, batch_size: int | None = None, quiet: bool = True
+    ) -> None:
         from fakenews.models.baseline import TfidfLogReg
 
         self.model_dir = Path(model_dir)
@@ -322,7 +345,9 @@ def baseline_memory_bytes(model: Any) -> int:
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
-        raise TypeError("predict_proba expects a sequence of texts, not one string; wrap it in a list")
+        raise TypeError(
+            "predict_proba expects a sequence of texts, not one string; wrap it in a list"
+        )
     return ["" if t is None else str(t) for t in texts]
 
 
@@ -350,7 +375,9 @@ def load_hf_model(model_dir: Path) -> tuple[Any, Any]:
     try:
         json.loads(config_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FakeNewsError(f"{config_file} is corrupt (not valid JSON: {exc}); re-run `fakenews train`.") from None
+        raise FakeNewsError(
+            f"{config_file} is corrupt (not valid JSON: {exc}); re-run `fakenews train`."
+        ) from None
     weights = next((model_dir / w for w in WEIGHT_FILES if (model_dir / w).is_file()), None)
     if weights is None:
         raise FakeNewsError(
@@ -403,17 +430,25 @@ def _check_safetensors(path: Path) -> None:
 def run_kind(config: dict[str, Any]) -> str:
     kind = str((config.get("model") or {}).get("kind", "transformer"))
     if kind not in ("transformer", "baseline"):
-        raise FakeNewsError(f"config.yaml model.kind must be transformer or baseline; found {kind!r}.")
+        raise FakeNewsError(
+            f"config.yaml model.kind must be transformer or baseline; found {kind!r}."
+        )
     return kind
 
 
-def windowing_from_config(config: dict[str, Any], *, long: LongMode = "truncate", stride: int | None = None) -> Windowing:
+def windowing_from_config(
+    config: dict[str, Any], *, long: LongMode = "truncate", stride: int | None = None
+) -> Windowing:
     data = config.get("data") or {}
     try:
         max_length = int(data.get("max_length", 512))
     except (TypeError, ValueError):
-        raise FakeNewsError(f"config.yaml data.max_length must be an integer; found {data.get('max_length')!r}.") from None
-    return Windowing(max_length=max_length, truncation=data.get("truncation", "head"), long=long, stride=stride)
+        raise FakeNewsError(
+            f"config.yaml data.max_length must be an integer; found {data.get('max_length')!r}."
+        ) from None
+    return Windowing(
+        max_length=max_length, truncation=data.get("truncation", "head"), long=long, stride=stride
+    )
 
 
 def load_predictor(
@@ -449,13 +484,21 @@ def load_predictor(
     config = run.read_config()
     kind = run_kind(config)
     if precision != "fp32" and (backend == "onnx" or kind == "baseline"):
-        what = "an ONNX export (its precision is set by `fakenews export --quantize`)" if backend == "onnx" else "the TF-IDF baseline"
-        raise FakeNewsError(f"--precision {precision} applies to the torch backend of transformer runs, not to {what}; drop --precision.")
+        what = (
+            "an ONNX export (its precision is set by `fakenews export --quantize`)"
+            if backend == "onnx"
+            else "the TF-IDF baseline"
+        )
+        raise FakeNewsError(
+            f"--precision {precision} applies to the torch backend of transformer runs, not to {what}; drop --precision."
+        )
     if backend == "onnx":
         return _load_onnx(run, config, long=long, batch_size=batch_size, stride=stride, quiet=quiet)
     if kind == "baseline":
         if long == "chunks":
-            logger.info("the TF-IDF baseline reads whole articles; --long chunks changes nothing for it")
+            logger.info(
+                "the TF-IDF baseline reads whole articles; --long chunks changes nothing for it"
+            )
         return BaselinePredictor(run.model, batch_size=batch_size, quiet=quiet)
     return TransformerPredictor(
         run.model,
@@ -470,9 +513,13 @@ def load_predictor(
 def _load_onnx(run: RunDir, config: dict[str, Any], **kwargs: Any) -> Any:
     hint = f"run `fakenews export {run.path} --format onnx` first"
     if not run.onnx.is_dir():
-        raise FakeNewsError(f"{run.onnx} does not exist; --backend onnx needs the ONNX export: {hint}.")
+        raise FakeNewsError(
+            f"{run.onnx} does not exist; --backend onnx needs the ONNX export: {hint}."
+        )
     try:
         from fakenews.export import OnnxPredictor  # type: ignore[attr-defined]
     except ImportError:
-        raise FakeNewsError(f"the ONNX backend is not available in this installation; {hint}.") from None
+        raise FakeNewsError(
+            f"the ONNX backend is not available in this installation; {hint}."
+        ) from None
     return OnnxPredictor(run, **kwargs)

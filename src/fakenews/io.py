@@ -30,7 +30,9 @@ def _umask() -> int:
 def check_output_dir(out: Path, *, force: bool, what: str = "output directory") -> None:
     """Refuse an ``out`` that exists and is not empty, unless ``force``."""
     if out.exists() and not out.is_dir():
-        raise FakeNewsError(f"{what} {out} exists and is a file; expected a directory path. Choose another --out.")
+        raise FakeNewsError(
+            f"{what} {out} exists and is a file; expected a directory path. Choose another --out."
+        )
     if out.is_dir() and any(out.iterdir()) and not force:
         raise FakeNewsError(
             f"{what} {out} already exists and is not empty; choose a new --out or pass --force to replace it."
@@ -114,4 +116,6 @@ def read_json(path: Path, *, what: str = "file") -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FakeNewsError(f"{what} {path} is not valid JSON ({exc}); re-create it with the command that writes it.") from None
+        raise FakeNewsError(
+            f"{what} {path} is not valid JSON ({exc}); re-create it with the command that writes it."
+        ) from None

@@ -41,7 +41,13 @@ InputFormat = Literal["auto", "csv", "jsonl", "txt"]
 OUTPUT_COLUMNS = ("id", "pred", "label_name", "prob_fake")
 DEFAULT_CHUNK_SIZE = 1000
 """Rows read, scored and written at a time by :func:`predict_file`."""
-SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "txt"}
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "txt",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,10 @@ def to_predictions(probs: np.ndarray, names: Sequence[str] = LABELS) -> list[Pre
     """Predictions from ``(n, 2)`` probabilities: label 1 when ``P(fake) > P(real)`` (ties: real)."""
     probs = np.asarray(probs, dtype=np.float64)
     preds = np.argmax(probs, axis=1)
-    return [Prediction(int(p), str(names[int(p)]), float(row[1])) for p, row in zip(preds, probs, strict=True)]
+    return [
+        Prediction(int(p), str(names[int(p)]), float(row[1]))
+        for p, row in zip(preds, probs, strict=True)
+    ]
 
 
 def check_texts(texts: Sequence[Any], *, what: str = "text") -> list[str]:
@@ -90,9 +99,13 @@ def check_texts(texts: Sequence[Any], *, what: str = "text") -> list[str]:
     out = []
     for i, text in enumerate(texts, start=1):
         if not isinstance(text, str):
-            raise FakeNewsError(f"{what} {i} is {_kind(text)}; expected a string with the article's text.")
+            raise FakeNewsError(
+                f"{what} {i} is {_kind(text)}; expected a string with the article's text."
+            )
         if not text.strip():
-            raise FakeNewsError(f"{what} {i} is empty or only whitespace; expected the article's text.")
+            raise FakeNewsError(
+                f"{what} {i} is empty or only whitespace; expected the article's text."
+            )
         out.append(text)
     return out
 
@@ -109,7 +122,9 @@ def load_run_predictor(
     """The run's predictor (:func:`fakenews.inference.load_predictor`), loaded once."""
     from fakenews.inference import load_predictor
 
-    return load_predictor(run_dir, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet)  # type: ignore[arg-type]
+    return load_predictor(
+        run_dir, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet
+    )  # type: ignore[arg-type]
 
 
 def predict_texts(
@@ -191,7 +206,9 @@ def predict_file(
         fmt = _resolve_format(format, input, head, text_column)
         reader = _Reader(source, name, fmt, text_column, id_column, chunk_size)
         chunks = reader.chunks()
-        first = next(chunks, None)  # a missing column or bad first row fails before any loading or output
+        first = next(
+            chunks, None
+        )  # a missing column or bad first row fails before any loading or output
         predictor = predictor or load_run_predictor(
             run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True
         )
@@ -279,9 +296,13 @@ def _open_source(input: Path | str, stdin: IO[Any] | None) -> _Source:
         return _Source(buffer, "stdin", None, owned=False)
     path = Path(input)
     if not path.exists():
-        raise FakeNewsError(f"expected an input file at {path}, found nothing there; check --input.")
+        raise FakeNewsError(
+            f"expected an input file at {path}, found nothing there; check --input."
+        )
     if path.is_dir():
-        raise FakeNewsError(f"expected an input file at {path}, found a directory; pass a CSV, JSONL or text file.")
+        raise FakeNewsError(
+            f"expected an input file at {path}, found a directory; pass a CSV, JSONL or text file."
+        )
     return _Source(path.open("rb"), str(path), path, owned=True)
 
 
@@ -303,7 +324,13 @@ class _Reader:
     """Yields ``(ids, texts)`` chunks of at most ``chunk_size`` rows, checking every row."""
 
     def __init__(
-        self, source: _Source, name: str, fmt: str, text_column: str | None, id_column: str, chunk_size: int
+        self,
+        source: _Source,
+        name: str,
+        fmt: str,
+        text_column: str | None,
+        id_column: str,
+        chunk_size: int,
     ) -> None:
         self.source = source
         self.name = name
@@ -314,7 +341,9 @@ class _Reader:
         self.skipped_blank = 0
 
     def chunks(self) -> Iterator[tuple[list[str], list[str]]]:
-        rows = {"csv": self._csv_chunks, "jsonl": self._jsonl_chunks, "txt": self._txt_chunks}[self.fmt]
+        rows = {"csv": self._csv_chunks, "jsonl": self._jsonl_chunks, "txt": self._txt_chunks}[
+            self.fmt
+        ]
         yield from rows()
 
     # -- plain text: one article per line
@@ -377,7 +406,9 @@ class _Reader:
         if texts:
             yield ids, texts
         elif row == 0:
-            raise FakeNewsError(f"{self.name} holds no JSON objects; expected one article per line.")
+            raise FakeNewsError(
+                f"{self.name} holds no JSON objects; expected one article per line."
+            )
 
     def _jsonl_id(self, obj: dict[str, Any], row: int) -> str:
         value = obj.get(self.id_column)
@@ -388,7 +419,11 @@ class _Reader:
         if self.text_column is None:
             self.text_column = "combined_text" if "combined_text" in obj else "text"
         if self.text_column not in obj:
-            hint = "pass --text-column NAME" if self.text_column in ("combined_text", "text") else "check --text-column"
+            hint = (
+                "pass --text-column NAME"
+                if self.text_column in ("combined_text", "text")
+                else "check --text-column"
+            )
             raise FakeNewsError(
                 f"{where} has no field {self.text_column!r}; found fields {sorted(obj)}; {hint}."
             )
@@ -402,7 +437,9 @@ class _Reader:
         import pandas as pd
 
         if not self.source.peek_line().strip():
-            raise FakeNewsError(f"{self.name} is empty or its first line is blank; expected a CSV header row.")
+            raise FakeNewsError(
+                f"{self.name} is empty or its first line is blank; expected a CSV header row."
+            )
         try:
             reader = pd.read_csv(
                 self.source.stream(),
@@ -445,7 +482,9 @@ class _Reader:
                     "pass --text-column NAME."
                 )
         if self.text_column not in cols:
-            raise FakeNewsError(f"{self.name} has no column {self.text_column!r}; found columns {cols}; check --text-column.")
+            raise FakeNewsError(
+                f"{self.name} has no column {self.text_column!r}; found columns {cols}; check --text-column."
+            )
         texts = frame[self.text_column].astype(str)
         if self.text_column == "text" and "title" in cols:
             texts = [combine(t, x) for t, x in zip(frame["title"].astype(str), texts, strict=True)]
@@ -490,16 +529,22 @@ def _string_field(value: Any, field: str, where: str, *, allow_empty: bool = Fal
     if not isinstance(value, str):
         raise FakeNewsError(f"{where}: field {field!r} is {_kind(value)}; expected a string.")
     if not allow_empty and not value.strip():
-        raise FakeNewsError(f"{where}: field {field!r} is empty or only whitespace; expected the article's text.")
+        raise FakeNewsError(
+            f"{where}: field {field!r} is empty or only whitespace; expected the article's text."
+        )
     return value
 
 
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", list: "an array", dict: "an object"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), f"a {type(value).__name__}")
 
 
 # --------------------------------------------------------------------------- writing

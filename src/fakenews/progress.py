@@ -63,7 +63,9 @@ def make_progress(*, quiet: bool) -> Progress:
     )
 
 
-def track(items: Iterable[T], *, total: int | None = None, description: str, quiet: bool) -> Iterator[T]:
+def track(
+    items: Iterable[T], *, total: int | None = None, description: str, quiet: bool
+) -> Iterator[T]:
     """Iterate with a rich progress bar on stderr (silent when ``quiet``)."""
     with make_progress(quiet=quiet) as bar:
         task = bar.add_task(description, total=total)

@@ -48,9 +48,13 @@ class RunDir:
     def open(cls, path: Path | str) -> RunDir:
         run = cls(Path(path))
         if not run.path.exists():
-            raise FakeNewsError(f"expected a run dir at {run.path}, found nothing there; create one with `fakenews train`.")
+            raise FakeNewsError(
+                f"expected a run dir at {run.path}, found nothing there; create one with `fakenews train`."
+            )
         if not run.path.is_dir():
-            raise FakeNewsError(f"expected a run dir (a folder written by `fakenews train`) at {run.path}, found a file.")
+            raise FakeNewsError(
+                f"expected a run dir (a folder written by `fakenews train`) at {run.path}, found a file."
+            )
         for needed in (CONFIG, DATA_MANIFEST, MODEL):
             if not (run.path / needed).exists():
                 raise FakeNewsError(
@@ -118,9 +122,13 @@ class RunDir:
         try:
             data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise FakeNewsError(f"{self.config} is not valid YAML ({exc}); re-run `fakenews train`.") from None
+            raise FakeNewsError(
+                f"{self.config} is not valid YAML ({exc}); re-run `fakenews train`."
+            ) from None
         if not isinstance(data, dict):
-            raise FakeNewsError(f"{self.config} should hold a mapping, found {type(data).__name__}; re-run `fakenews train`.")
+            raise FakeNewsError(
+                f"{self.config} should hold a mapping, found {type(data).__name__}; re-run `fakenews train`."
+            )
         return data
 
     def read_data_manifest(self) -> dict[str, Any]:

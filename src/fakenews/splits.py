@@ -57,10 +57,14 @@ def read_csv_text(path: Path, *, what: str = "CSV file") -> pd.DataFrame:
     if not path.exists():
         raise FakeNewsError(f"expected {what} at {path}, found nothing there; check the path.")
     if path.is_dir():
-        raise FakeNewsError(f"expected {what} at {path}, found a directory; pass the file inside it.")
+        raise FakeNewsError(
+            f"expected {what} at {path}, found a directory; pass the file inside it."
+        )
     raw = path.read_bytes()
     if not raw.strip():
-        raise FakeNewsError(f"{what} {path} is empty; expected a header row and at least one data row.")
+        raise FakeNewsError(
+            f"{what} {path} is empty; expected a header row and at least one data row."
+        )
     try:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -71,11 +75,11 @@ def read_csv_text(path: Path, *, what: str = "CSV file") -> pd.DataFrame:
         ) from None
     if "\x00" in decoded:
         line = decoded[: decoded.index("\x00")].count("\n") + 1
-        raise FakeNewsError(f"{what} {path} contains binary data (a NUL byte at line {line}); expected a text CSV.")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(decoded), dtype=str, keep_default_na=False, na_filter=False
+        raise FakeNewsError(
+            f"{what} {path} contains binary data (a NUL byte at line {line}); expected a text CSV."
         )
+    try:
+        frame = pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, csv.Error) as exc:
         raise FakeNewsError(
             f"{what} {path} is not valid CSV ({str(exc).strip()}); check for an unterminated quote near that line."
@@ -113,7 +117,9 @@ def normalize_split_frame(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
     text = frame["text"] if "text" in cols else None
     combined = frame["combined_text"] if "combined_text" in cols else None
     if combined is None:
-        combined = pd.Series([combine(a, b) for a, b in zip(title, text, strict=True)], index=frame.index)  # type: ignore[arg-type]
+        combined = pd.Series(
+            [combine(a, b) for a, b in zip(title, text, strict=True)], index=frame.index
+        )  # type: ignore[arg-type]
     if text is None:
         text = combined
     if "id" in cols and (frame["id"] != "").all():
@@ -171,9 +177,13 @@ def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
     """Load and validate a split dir (ours or an external one with ``combined_text, label``)."""
     path = Path(path)
     if not path.exists():
-        raise FakeNewsError(f"expected a split dir at {path}, found nothing there; create one with `fakenews prepare`.")
+        raise FakeNewsError(
+            f"expected a split dir at {path}, found nothing there; create one with `fakenews prepare`."
+        )
     if not path.is_dir():
-        raise FakeNewsError(f"expected a split dir (a folder with train.csv, validation.csv, test.csv) at {path}, found a file.")
+        raise FakeNewsError(
+            f"expected a split dir (a folder with train.csv, validation.csv, test.csv) at {path}, found a file."
+        )
     missing = [f"{s}.csv" for s in SPLITS if not (path / f"{s}.csv").is_file()]
     if missing:
         raise FakeNewsError(

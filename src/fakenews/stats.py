@@ -150,12 +150,16 @@ class BootstrapResult:
 # --------------------------------------------------------------------------- McNemar, Holm
 
 
-def mcnemar_exact(correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | np.ndarray) -> McNemarResult:
+def mcnemar_exact(
+    correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | np.ndarray
+) -> McNemarResult:
     """McNemar's exact test from per-article correctness of two models (same articles, same order)."""
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"expected two 1-D arrays of equal length, found shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"expected two 1-D arrays of equal length, found shapes {a.shape} and {b.shape}"
+        )
     a_only = int(np.sum(a & ~b))
     b_only = int(np.sum(~a & b))
     return McNemarResult(a_only=a_only, b_only=b_only, p_value=mcnemar_p(a_only, b_only))
@@ -269,7 +273,9 @@ def _percentile(values: np.ndarray, level: float) -> tuple[float | None, float |
     return float(low), float(high), undefined
 
 
-def _check_inputs(labels: Any, models: Mapping[str, tuple[Any, Any]]) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def _check_inputs(
+    labels: Any, models: Mapping[str, tuple[Any, Any]]
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
     y = np.asarray(labels, dtype=int)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"expected a non-empty 1-D label array, found shape {y.shape}")
@@ -280,7 +286,9 @@ def _check_inputs(labels: Any, models: Mapping[str, tuple[Any, Any]]) -> tuple[n
         p = np.asarray(pred, dtype=int)
         q = np.asarray(prob, dtype=float)
         if p.shape != y.shape or q.shape != y.shape:
-            raise ValueError(f"model {name!r}: predictions {p.shape} / probabilities {q.shape} do not match labels {y.shape}")
+            raise ValueError(
+                f"model {name!r}: predictions {p.shape} / probabilities {q.shape} do not match labels {y.shape}"
+            )
         if not np.isin(p, (0, 1)).all():
             raise ValueError(f"model {name!r}: predictions must be 0 or 1")
         out[name] = (p, q)
@@ -323,9 +331,14 @@ def bootstrap(
     pairs = list(combinations(names, 2)) if paired else []
 
     full = np.ones((n, 1))
-    point = {name: {k: float(v[0]) for k, v in _weighted_metrics(d, full).items()} for name, d in designs.items()}
+    point = {
+        name: {k: float(v[0]) for k, v in _weighted_metrics(d, full).items()}
+        for name, d in designs.items()
+    }
 
-    draws: dict[str, dict[str, list[np.ndarray]]] = {name: {m: [] for m in METRICS} for name in names}
+    draws: dict[str, dict[str, list[np.ndarray]]] = {
+        name: {m: [] for m in METRICS} for name in names
+    }
     diffs: dict[tuple[str, str], list[np.ndarray]] = {pair: [] for pair in pairs}
     rng = np.random.default_rng(seed)
     chunk = max(1, _CELLS_PER_CHUNK // n)
@@ -362,10 +375,19 @@ def bootstrap(
     for a, b in pairs:
         low, high, undefined = _percentile(np.concatenate(diffs[(a, b)]), level)
         differences[(a, b)] = Estimate(
-            value=point[a]["accuracy"] - point[b]["accuracy"], low=low, high=high, level=level, undefined_resamples=undefined
+            value=point[a]["accuracy"] - point[b]["accuracy"],
+            low=low,
+            high=high,
+            level=level,
+            undefined_resamples=undefined,
         )
     return BootstrapResult(
-        n=n, n_bootstrap=n_bootstrap, seed=seed, level=level, models=estimates, differences=differences
+        n=n,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        level=level,
+        models=estimates,
+        differences=differences,
     )
 
 
@@ -391,7 +413,18 @@ def _range(low: float, high: float, digits: int) -> str:
     return f"{lo}–{hi}" if low >= 0 and high >= 0 else f"{lo} to {hi}".replace("-", "−")
 
 
-def describe_pair(a: str, b: str, diff: float, low: float, high: float, p: float, p_holm: float, *, alpha: float = DEFAULT_ALPHA, level: float = 0.95) -> str:
+def describe_pair(
+    a: str,
+    b: str,
+    diff: float,
+    low: float,
+    high: float,
+    p: float,
+    p_holm: float,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    level: float = 0.95,
+) -> str:
     """The plain-words verdict of one pair; ``diff``/``low``/``high`` are accuracy(a) - accuracy(b).
 
     Significant (``p_holm < alpha``): "A beats B by 1.2 pt, 95% CI 0.4–2.0, p = 0.003
@@ -436,7 +469,9 @@ def paired_tests(
     for (a, b), test, p_holm in zip(pairs, mc, adjusted, strict=True):
         d = boot.differences.get((a, b))
         if d is None or d.low is None or d.high is None or d.value is None:
-            raise ValueError(f"the bootstrap has no paired difference for ({a!r}, {b!r}); call bootstrap(..., paired=True)")
+            raise ValueError(
+                f"the bootstrap has no paired difference for ({a!r}, {b!r}); call bootstrap(..., paired=True)"
+            )
         significant = bool(p_holm < alpha)
         out.append(
             PairedTest(
@@ -453,7 +488,17 @@ def paired_tests(
                 p_holm=float(p_holm),
                 alpha=alpha,
                 significant=significant,
-                sentence=describe_pair(a, b, d.value, d.low, d.high, test.p_value, float(p_holm), alpha=alpha, level=boot.level),
+                sentence=describe_pair(
+                    a,
+                    b,
+                    d.value,
+                    d.low,
+                    d.high,
+                    test.p_value,
+                    float(p_holm),
+                    alpha=alpha,
+                    level=boot.level,
+                ),
             )
         )
     return tuple(out)

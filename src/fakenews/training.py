@@ -105,7 +105,9 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
     """Refuse an ``--out`` that would mix two runs (read-only: every rank calls it)."""
     run = RunDir(out)
     if resume and force:
-        raise FakeNewsError("pass either --resume (continue the run in --out) or --force (replace it), not both.")
+        raise FakeNewsError(
+            "pass either --resume (continue the run in --out) or --force (replace it), not both."
+        )
     if out.exists() and not out.is_dir():
         raise FakeNewsError(f"--out {out} is a file; expected a directory path for the run.")
     is_run = run.config.is_file()
@@ -115,14 +117,18 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
                 f"nothing to resume at {out} (no config.yaml from an earlier `fakenews train`); drop --resume to start a new run."
             )
         if run.model.exists():
-            raise FakeNewsError(f"{out} is already complete (model/ exists); nothing to resume. Pass --force to train it again.")
+            raise FakeNewsError(
+                f"{out} is already complete (model/ exists); nothing to resume. Pass --force to train it again."
+            )
         return
     if force:
         return
     if is_run:
         raise _existing_run_error(run)
     if out.is_dir() and any(out.iterdir()):
-        raise FakeNewsError(f"--out {out} exists and is not empty; choose a new --out or pass --force to replace it.")
+        raise FakeNewsError(
+            f"--out {out} exists and is not empty; choose a new --out or pass --force to replace it."
+        )
 
 
 def check_resume(run: RunDir, config: RunConfig, split: SplitDir) -> None:
@@ -210,7 +216,9 @@ def train(
     """
     out = Path(out)
     if report_to not in REPORT_TO:
-        raise FakeNewsError(f"--report-to must be one of {', '.join(REPORT_TO)}; found {report_to!r}.")
+        raise FakeNewsError(
+            f"--report-to must be one of {', '.join(REPORT_TO)}; found {report_to!r}."
+        )
     source = resolve_model(model)
     recipe = source.preset.recipe() if source.preset is not None else None
     config = resolve_config(model, recipe=recipe, config_path=config_path, overrides=overrides)
@@ -221,10 +229,14 @@ def train(
         check_resume(run, config, split)
     if source.origin == "baseline":
         return _train_baseline(split, config, run, force=force, report_to=report_to)
-    return _train_transformer(split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to)
+    return _train_transformer(
+        split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to
+    )
 
 
-def _start_run_dir(run: RunDir, config: RunConfig, split: SplitDir, *, force: bool, resume: bool) -> None:
+def _start_run_dir(
+    run: RunDir, config: RunConfig, split: SplitDir, *, force: bool, resume: bool
+) -> None:
     """Rank 0: (re)create the run dir with config.yaml and data_manifest.json."""
     if force and run.path.exists():
         shutil.rmtree(run.path)
@@ -244,7 +256,9 @@ def _save_model_dir(run: RunDir, save: Any) -> None:
 # ---------------------------------------------------------------------------- baseline
 
 
-def _train_baseline(split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str) -> TrainResult:
+def _train_baseline(
+    split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str
+) -> TrainResult:
     from accelerate import PartialState
 
     from fakenews.models.baseline import TfidfLogReg
@@ -255,7 +269,10 @@ def _train_baseline(split: SplitDir, config: RunConfig, run: RunDir, *, force: b
         state.wait_for_everyone()
         return TrainResult(run.path, config, is_main_process=False)
     if report_to != "none":
-        logger.info("--report-to %s is ignored for the tfidf-logreg baseline (nothing is trained in steps).", report_to)
+        logger.info(
+            "--report-to %s is ignored for the tfidf-logreg baseline (nothing is trained in steps).",
+            report_to,
+        )
     _start_run_dir(run, config, split, force=force, resume=False)
     train_frame, val_frame = split.frames["train"], split.frames["validation"]
     b = config.baseline
@@ -275,7 +292,12 @@ def _train_baseline(split: SplitDir, config: RunConfig, run: RunDir, *, force: b
     with run.history.open("w", encoding="utf-8") as fh:
         for c, score in model.scores_.items():
             fh.write(json.dumps({"C": c, f"validation_{config.train.metric}": score}) + "\n")
-        fh.write(json.dumps({"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}) + "\n")
+        fh.write(
+            json.dumps(
+                {"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}
+            )
+            + "\n"
+        )
     summary = {
         "model_name": config.model.name,
         "kind": "baseline",
@@ -313,13 +335,17 @@ def _device_settings(config: RunConfig) -> tuple[bool, str]:
     t = config.train
     has_cuda = torch.cuda.is_available()
     if t.device == "cuda" and not has_cuda:
-        raise FakeNewsError("train.device=cuda but no CUDA GPU is visible; use --set train.device=auto (or cpu).")
+        raise FakeNewsError(
+            "train.device=cuda but no CUDA GPU is visible; use --set train.device=auto (or cpu)."
+        )
     use_cpu = t.device == "cpu" or not has_cuda
     precision = t.precision
     if precision == "auto":
         precision = "fp32" if use_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     if precision == "fp16" and use_cpu:
-        raise FakeNewsError("train.precision=fp16 needs a CUDA GPU and none is used; use --set train.precision=fp32.")
+        raise FakeNewsError(
+            "train.precision=fp16 needs a CUDA GPU and none is used; use --set train.precision=fp32."
+        )
     return use_cpu, precision
 
 
@@ -331,7 +357,9 @@ def _warmup_steps(config: RunConfig, total_steps: int) -> int:
     return min(t.warmup_steps, ratio_steps) if t.warmup_ratio > 0 else t.warmup_steps
 
 
-def _training_arguments(config: RunConfig, run: RunDir, *, use_cpu: bool, precision: str, has_eval: bool, quiet: bool) -> Any:
+def _training_arguments(
+    config: RunConfig, run: RunDir, *, use_cpu: bool, precision: str, has_eval: bool, quiet: bool
+) -> Any:
     from transformers import TrainingArguments
 
     t = config.train
@@ -373,8 +401,14 @@ def _training_arguments(config: RunConfig, run: RunDir, *, use_cpu: bool, precis
 def _tokenizer_fingerprint(tokenizer: Any) -> str:
     digest = hashlib.sha256()
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    digest.update((backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))).encode())
-    digest.update(repr(sorted((k, str(v)) for k, v in tokenizer.special_tokens_map.items())).encode())
+    digest.update(
+        (
+            backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        ).encode()
+    )
+    digest.update(
+        repr(sorted((k, str(v)) for k, v in tokenizer.special_tokens_map.items())).encode()
+    )
     return digest.hexdigest()
 
 
@@ -386,7 +420,9 @@ def cache_root(config: RunConfig) -> Path:
     return Path(base) / "fakenews"
 
 
-def tokenize_split(tokenizer: Any, frame: Any, *, name: str, config: RunConfig, split_fingerprint: str) -> Any:
+def tokenize_split(
+    tokenizer: Any, frame: Any, *, name: str, config: RunConfig, split_fingerprint: str
+) -> Any:
     """A ``datasets.Dataset`` of ``input_ids``/``attention_mask``/``labels``/``length``, cached on disk
     per (tokenizer, max_length, truncation, split fingerprint, split name)."""
     import datasets
@@ -394,7 +430,14 @@ def tokenize_split(tokenizer: Any, frame: Any, *, name: str, config: RunConfig, 
     d = config.data
     key = hashlib.sha256(
         "|".join(
-            [CACHE_VERSION, _tokenizer_fingerprint(tokenizer), str(d.max_length), d.truncation, split_fingerprint, name]
+            [
+                CACHE_VERSION,
+                _tokenizer_fingerprint(tokenizer),
+                str(d.max_length),
+                d.truncation,
+                split_fingerprint,
+                name,
+            ]
         ).encode()
     ).hexdigest()[:32]
     cache_dir = cache_root(config) / "tokenized"
@@ -407,14 +450,23 @@ def tokenize_split(tokenizer: Any, frame: Any, *, name: str, config: RunConfig, 
         return enc
 
     raw = datasets.Dataset.from_dict(
-        {"text": frame["combined_text"].astype(str).tolist(), "labels": frame["label"].astype(int).tolist()}
+        {
+            "text": frame["combined_text"].astype(str).tolist(),
+            "labels": frame["label"].astype(int).tolist(),
+        }
     )
     hit = cache_file.is_file()
     dataset = raw.map(
         _encode, batched=True, batch_size=256, remove_columns=["text"], cache_file_name=str(cache_file),
         load_from_cache_file=True, desc=f"tokenize {name}",
     )  # fmt: skip
-    logger.info("%s: %d articles tokenized (%s %s)", name, len(dataset), "cache hit" if hit else "cached to", cache_file)
+    logger.info(
+        "%s: %d articles tokenized (%s %s)",
+        name,
+        len(dataset),
+        "cache hit" if hit else "cached to",
+        cache_file,
+    )
     return dataset
 
 
@@ -424,7 +476,14 @@ def history_callback(path: Path) -> Any:
     from transformers import TrainerCallback
 
     class HistoryCallback(TrainerCallback):
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        def on_log(
+            self,
+            args: Any,
+            state: Any,
+            control: Any,
+            logs: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
             if not state.is_world_process_zero or not logs:
                 return
             row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
@@ -432,7 +491,9 @@ def history_callback(path: Path) -> Any:
                 fh.write(json.dumps(row, default=float) + "\n")
             if "eval_loss" in logs:
                 shown = ", ".join(
-                    f"{k[5:]} {v:.4f}" for k, v in logs.items() if k.startswith("eval_") and k[5:] in _METRIC_KEYS
+                    f"{k[5:]} {v:.4f}"
+                    for k, v in logs.items()
+                    if k.startswith("eval_") and k[5:] in _METRIC_KEYS
                 )
                 logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
 
@@ -443,7 +504,11 @@ def _truncate_history(path: Path, step: int) -> None:
     """Drop history rows after ``step`` (logged by the interrupted attempt past its last checkpoint)."""
     if not path.is_file():
         return
-    keep = [line for line in path.read_text(encoding="utf-8").splitlines() if line and json.loads(line).get("step", 0) <= step]
+    keep = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and json.loads(line).get("step", 0) <= step
+    ]
     path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
 
 
@@ -532,7 +597,15 @@ def _device_name(args: Any) -> str:
 
 
 def _train_transformer(
-    split: SplitDir, source: ModelSource, config: RunConfig, run: RunDir, *, resume: bool, force: bool, quiet: bool, report_to: str
+    split: SplitDir,
+    source: ModelSource,
+    config: RunConfig,
+    run: RunDir,
+    *,
+    resume: bool,
+    force: bool,
+    quiet: bool,
+    report_to: str,
 ) -> TrainResult:
     import transformers
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
@@ -541,8 +614,12 @@ def _train_transformer(
     val_frame = split.frames["validation"]
     has_eval = not val_frame.empty
     if not has_eval:
-        logger.warning("the validation split is empty: no early stopping, the last epoch's model is kept.")
-    args = _training_arguments(config, run, use_cpu=use_cpu, precision=precision, has_eval=has_eval, quiet=quiet)
+        logger.warning(
+            "the validation split is empty: no early stopping, the last epoch's model is kept."
+        )
+    args = _training_arguments(
+        config, run, use_cpu=use_cpu, precision=precision, has_eval=has_eval, quiet=quiet
+    )
     _ = args.device  # sets up the process group under torchrun / accelerate launch (gloo on CPU)
     state = args.distributed_state
     main = state.is_main_process
@@ -565,21 +642,45 @@ def _train_transformer(
             if main:
                 _start_run_dir(run, config, split, force=force, resume=resume)
                 if source.origin == "scratch" and not tokenizer_dir.is_dir():
-                    tokenizer.save_pretrained(str(tokenizer_dir))  # what --resume rebuilds the model around
+                    tokenizer.save_pretrained(
+                        str(tokenizer_dir)
+                    )  # what --resume rebuilds the model around
         with args.main_process_first(desc="tokenize"):
-            train_ds = tokenize_split(tokenizer, split.frames["train"], name="train", config=config, split_fingerprint=split.fingerprint)
+            train_ds = tokenize_split(
+                tokenizer,
+                split.frames["train"],
+                name="train",
+                config=config,
+                split_fingerprint=split.fingerprint,
+            )
             val_ds = (
-                tokenize_split(tokenizer, val_frame, name="validation", config=config, split_fingerprint=split.fingerprint)
+                tokenize_split(
+                    tokenizer,
+                    val_frame,
+                    name="validation",
+                    config=config,
+                    split_fingerprint=split.fingerprint,
+                )
                 if has_eval
                 else None
             )
 
         world = args.world_size
-        steps_per_epoch = max(1, math.ceil(math.ceil(len(train_ds) / (config.train.batch_size * world)) / config.train.gradient_accumulation))
+        steps_per_epoch = max(
+            1,
+            math.ceil(
+                math.ceil(len(train_ds) / (config.train.batch_size * world))
+                / config.train.gradient_accumulation
+            ),
+        )
         total_steps = math.ceil(config.train.epochs * steps_per_epoch)
         args.warmup_steps = _warmup_steps(config, total_steps)
         padding = "max_length" if config.data.padding == "max_length" else "longest"
-        collator = DataCollatorWithPadding(tokenizer, padding=padding, max_length=config.data.max_length if padding == "max_length" else None)
+        collator = DataCollatorWithPadding(
+            tokenizer,
+            padding=padding,
+            max_length=config.data.max_length if padding == "max_length" else None,
+        )
 
         callbacks: list[Any] = [history_callback(run.history)]
         if has_eval and config.train.early_stopping_patience is not None:
@@ -612,7 +713,10 @@ def _train_transformer(
                 _truncate_history(run.history, int(ckpt_state.get("global_step", 0)))
             logger.info("resuming from %s (epoch %.0f)", checkpoint, start_epoch)
         elif resume:
-            logger.info("no complete checkpoint in %s yet: training from the start with the run's config.", run.checkpoints)
+            logger.info(
+                "no complete checkpoint in %s yet: training from the start with the run's config.",
+                run.checkpoints,
+            )
         logger.info(
             "training %s on %d articles (%s, world size %d, %s): %d steps, %d warm-up",
             config.model.name, len(train_ds), _device_name(args), world, precision, total_steps, args.warmup_steps,
@@ -628,7 +732,9 @@ def _train_transformer(
             "model_name": config.model.name,
             "kind": "transformer",
             "train_runtime_s": runtime,
-            "train_articles_per_s": (epochs_done - start_epoch) * len(train_ds) / runtime if runtime > 0 else None,
+            "train_articles_per_s": (epochs_done - start_epoch) * len(train_ds) / runtime
+            if runtime > 0
+            else None,
             "epochs_completed": round(epochs_done, 4),
             "global_step": int(st.global_step),
             "best_checkpoint": _relative(best, run.path),
@@ -676,7 +782,9 @@ def _best_eval_metrics(log_history: list[dict[str, Any]], best: Path | None) -> 
     if best is not None and best.name.split("-")[-1].isdigit():
         step = int(best.name.split("-")[-1])
         row = next((r for r in evals if r.get("step") == step), row)
-    return {k[5:]: float(v) for k, v in row.items() if k.startswith("eval_") and k[5:] in _METRIC_KEYS}
+    return {
+        k[5:]: float(v) for k, v in row.items() if k.startswith("eval_") and k[5:] in _METRIC_KEYS
+    }
 
 
 def _relative(path: Path | None, root: Path) -> str | None:
@@ -692,7 +800,9 @@ def _torch_threads_now() -> int:
     return int(torch.get_num_threads())
 
 
-def _scratch_with_tokenizer(source: ModelSource, config: RunConfig, tokenizer_dir: Path) -> tuple[Any, Any]:
+def _scratch_with_tokenizer(
+    source: ModelSource, config: RunConfig, tokenizer_dir: Path
+) -> tuple[Any, Any]:
     """A scratch model around the tokenizer the run already trained (resume, ranks > 0)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -710,7 +820,9 @@ def _quiet_progress(trainer: Any) -> None:
     """Keep the tqdm bars but not the Trainer's raw log dicts (they go to history.jsonl)."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    trainer.remove_callback(PrinterCallback)  # used instead of the bars when they are off: prints every log
+    trainer.remove_callback(
+        PrinterCallback
+    )  # used instead of the bars when they are off: prints every log
     for cb in list(trainer.callback_handler.callbacks):
         if type(cb) is ProgressCallback:
             trainer.remove_callback(cb)

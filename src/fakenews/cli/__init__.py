@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from typer._click import exceptions as click_exc  # typer 0.29 vendors click
 import typer
+from typer._click import exceptions as click_exc  # typer 0.29 vendors click
 
 from fakenews.errors import FakeNewsError
 from fakenews.progress import stderr_console
@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(0, argv)
     except click_exc.ClickException as exc:
         # Usage errors (unknown option, missing argument, bad value) are user errors too.
-        console.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True
+        )
         return _exit(1, argv)
     code = result if isinstance(result, int) else 0
     return _exit(code, argv)

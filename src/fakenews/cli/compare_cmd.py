@@ -21,8 +21,14 @@ def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare_command(
         run_dirs: Annotated[list[Path], typer.Argument(help="Two or more evaluated run dirs.")],
-        out: Annotated[Path, typer.Option("--out", help="Report dir to create (table, tests, plots, report.html).")],
-        split: Annotated[str, typer.Option("--split", help="Evaluated split to compare: test | validation | train.")] = "test",
+        out: Annotated[
+            Path,
+            typer.Option("--out", help="Report dir to create (table, tests, plots, report.html)."),
+        ],
+        split: Annotated[
+            str,
+            typer.Option("--split", help="Evaluated split to compare: test | validation | train."),
+        ] = "test",
         allow_different_splits: Annotated[
             bool,
             typer.Option(
@@ -30,7 +36,9 @@ def register(app: typer.Typer) -> None:
                 help="Accept runs trained on different splits: a cross-data-set table, labelled, with no paired tests.",
             ),
         ] = False,
-        n_bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples of the test articles.")] = 10_000,
+        n_bootstrap: Annotated[
+            int, typer.Option("--bootstrap", help="Bootstrap resamples of the test articles.")
+        ] = 10_000,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
         force: Force = False,
         quiet: Quiet = False,
@@ -64,7 +72,11 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
     from fakenews.stats import METRICS
 
     console = console or Console()
-    scope = f"{result.split} split, n = {result.rows[0].n}" if result.same_split else "cross-data-set: different test sets"
+    scope = (
+        f"{result.split} split, n = {result.rows[0].n}"
+        if result.same_split
+        else "cross-data-set: different test sets"
+    )
     quality = Table(title=f"Quality ({scope}; bootstrap 95% CI below each value)")
     quality.add_column("Run", overflow="fold")
     for m in METRICS:
@@ -80,7 +92,9 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
             else:
                 cells.append(f"{est.value:.3f}\n{est.low:.2f}–{est.high:.2f}")  # fits 80 columns
         quality.add_row(row.run, *cells)
-    efficiency = Table(title="Efficiency (measured; ms = p50 per article at batch size 1; — = not measured)")
+    efficiency = Table(
+        title="Efficiency (measured; ms = p50 per article at batch size 1; — = not measured)"
+    )
     efficiency.add_column("Run", overflow="fold")
     efficiency.add_column("Model", overflow="fold")
     for name in ("Params", "MB", "ms", "articles/s", "train time"):

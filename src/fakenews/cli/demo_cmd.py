@@ -11,15 +11,26 @@ from fakenews.cli.common import Force, Quiet
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Demo folder (data/, runs/, report/).")] = Path("demo"),
+    out: Annotated[Path, typer.Option("--out", help="Demo folder (data/, runs/, report/).")] = Path(
+        "demo"
+    ),
     cross_data: Annotated[
         list[Path] | None,
-        typer.Option("--cross-data", help="A second data set (file or folder) to evaluate every model on; repeatable."),
+        typer.Option(
+            "--cross-data",
+            help="A second data set (file or folder) to evaluate every model on; repeatable.",
+        ),
     ] = None,
     mirror: Annotated[
-        Path | None, typer.Option("--mirror", help="Local folder serving the registry's files (else $FAKENEWS_DATA_MIRROR).")
+        Path | None,
+        typer.Option(
+            "--mirror",
+            help="Local folder serving the registry's files (else $FAKENEWS_DATA_MIRROR).",
+        ),
     ] = None,
-    bench_articles: Annotated[int, typer.Option("--bench-articles", min=5, help="Test articles timed per model.")] = 60,
+    bench_articles: Annotated[
+        int, typer.Option("--bench-articles", min=5, help="Test articles timed per model.")
+    ] = 60,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
@@ -31,10 +42,21 @@ def demo(
     from fakenews.progress import configure_logging
 
     configure_logging(quiet=quiet)
-    result = run_demo(out, cross_data=cross_data or (), mirror=mirror, bench_articles=bench_articles, force=force, quiet=quiet)
+    result = run_demo(
+        out,
+        cross_data=cross_data or (),
+        mirror=mirror,
+        bench_articles=bench_articles,
+        force=force,
+        quiet=quiet,
+    )
     console = Console()
     print_comparison(result.comparison, console)
-    console.print(f"demo finished in {result.elapsed_s / 60:.1f} min; open {result.report_html}", markup=False, highlight=False)
+    console.print(
+        f"demo finished in {result.elapsed_s / 60:.1f} min; open {result.report_html}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

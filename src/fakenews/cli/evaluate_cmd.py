@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Another split dir to score the run on (cross-data-set); default the run's own."),
+    typer.Option(
+        "--data",
+        help="Another split dir to score the run on (cross-data-set); default the run's own.",
+    ),
 ]
 SplitOpt = Annotated[str, typer.Option("--split", help="train | validation | test.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N].")]
@@ -31,10 +34,19 @@ def register(app: typer.Typer) -> None:
         data: DataOpt = None,
         split: SplitOpt = "test",
         long: Annotated[
-            str, typer.Option("--long", help="truncate (the run's truncation) | chunks (whole article, windows averaged).")
+            str,
+            typer.Option(
+                "--long",
+                help="truncate (the run's truncation) | chunks (whole article, windows averaged).",
+            ),
         ] = "truncate",
-        backend: Annotated[str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")] = "torch",
-        batch_size: Annotated[int | None, typer.Option("--batch-size", help="Texts per forward pass (default 16 CPU, 64 GPU).")] = None,
+        backend: Annotated[
+            str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")
+        ] = "torch",
+        batch_size: Annotated[
+            int | None,
+            typer.Option("--batch-size", help="Texts per forward pass (default 16 CPU, 64 GPU)."),
+        ] = None,
         device: DeviceOpt = "auto",
         quiet: Quiet = False,
     ) -> None:
@@ -54,13 +66,22 @@ def register(app: typer.Typer) -> None:
         run_dir: RunArg,
         data: DataOpt = None,
         split: SplitOpt = "test",
-        n_articles: Annotated[int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")] = 200,
+        n_articles: Annotated[
+            int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")
+        ] = 200,
         batch_sizes: Annotated[
-            list[int] | None, typer.Option("--batch-size", help="Batch size tried for throughput (repeatable; default 1 8 16 32 64).")
+            list[int] | None,
+            typer.Option(
+                "--batch-size",
+                help="Batch size tried for throughput (repeatable; default 1 8 16 32 64).",
+            ),
         ] = None,
         backend: Annotated[str, typer.Option("--backend", help="torch | onnx.")] = "torch",
         device: DeviceOpt = "auto",
-        threads: Annotated[int | None, typer.Option("--threads", help="torch threads while measuring (default: torch's own).")] = None,
+        threads: Annotated[
+            int | None,
+            typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
+        ] = None,
         quiet: Quiet = False,
     ) -> None:
         """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
@@ -105,8 +126,12 @@ def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
         table.add_row(name, value)
     console = Console()
     console.print(table)
-    console.print(f"wrote metrics/{result.key}.json, predictions/, errors/, plots/, README.md in {run_dir}",
-                  highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"wrote metrics/{result.key}.json, predictions/, errors/, plots/, README.md in {run_dir}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
@@ -118,11 +143,15 @@ def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
     def ci(bounds: tuple[float, float], digits: int) -> str:
         return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
-    table = Table(title=f"{run_dir} — {r.path}, {r.device} ({r.device_name}), {r.torch_threads} threads")
+    table = Table(
+        title=f"{run_dir} — {r.path}, {r.device} ({r.device_name}), {r.torch_threads} threads"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
-    table.add_row("parameters (total / trainable)", f"{r.params_total:,} / {r.params_trainable:,}", "")
+    table.add_row(
+        "parameters (total / trainable)", f"{r.params_total:,} / {r.params_trainable:,}", ""
+    )
     table.add_row("size on disk", f"{r.size_mb:.1f} MB", "")
     table.add_row("weights in memory", f"{r.memory_mb:.1f} MB", "")
     table.add_row("latency p50 (batch 1)", f"{r.latency_ms_p50:.2f} ms", ci(r.latency_ms_p50_ci, 2))
@@ -134,9 +163,16 @@ def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
         table.add_row("CUDA peak memory", f"{r.peak_memory_mb:.1f} MB", "")
     table.add_row("articles timed", f"{r.n_articles} (mean {_f(r.mean_tokens, 0)} tokens)", "")
     if r.achieved_flops_per_s is not None:
-        table.add_row("achieved model FLOP/s (best batch)", f"{r.achieved_flops_per_s / 1e9:.1f} G", "")
+        table.add_row(
+            "achieved model FLOP/s (best batch)", f"{r.achieved_flops_per_s / 1e9:.1f} G", ""
+        )
     if r.mfu is not None:
         table.add_row("MFU (of the GPU's 16-bit peak)", f"{r.mfu:.1%}", "")
     console = Console()
     console.print(table)
-    console.print(f"wrote efficiency.json and README.md in {run_dir}", highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"wrote efficiency.json and README.md in {run_dir}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

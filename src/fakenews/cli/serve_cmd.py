@@ -14,11 +14,20 @@ from fakenews.cli.common import Quiet
 from fakenews.errors import FakeNewsError
 
 RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
-BackendOpt = Annotated[str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")]
-LongOpt = Annotated[
-    str, typer.Option("--long", help="truncate (the run's truncation strategy) | chunks (whole article, windows averaged).")
+BackendOpt = Annotated[
+    str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")
 ]
-BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="Texts per forward pass (default 8 on CPU, 64 on GPU).")]
+LongOpt = Annotated[
+    str,
+    typer.Option(
+        "--long",
+        help="truncate (the run's truncation strategy) | chunks (whole article, windows averaged).",
+    ),
+]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option("--batch-size", help="Texts per forward pass (default 8 on CPU, 64 on GPU)."),
+]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N] (torch backend).")]
 SNIPPET = 70
 
@@ -29,21 +38,44 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_command(
         run_dir: RunArg,
-        texts: Annotated[list[str] | None, typer.Argument(help="Article texts to score (or use --input).")] = None,
+        texts: Annotated[
+            list[str] | None, typer.Argument(help="Article texts to score (or use --input).")
+        ] = None,
         input: Annotated[
             str | None,
-            typer.Option("--input", "-i", help="CSV/JSONL with a text column, or plain text one article per line; - for stdin."),
+            typer.Option(
+                "--input",
+                "-i",
+                help="CSV/JSONL with a text column, or plain text one article per line; - for stdin.",
+            ),
         ] = None,
         output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="CSV to write id,pred,label_name,prob_fake to (default stdout).")
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                help="CSV to write id,pred,label_name,prob_fake to (default stdout).",
+            ),
         ] = None,
         text_column: Annotated[
             str | None,
-            typer.Option("--text-column", help="Column/field with the text (default combined_text, else title + text)."),
+            typer.Option(
+                "--text-column",
+                help="Column/field with the text (default combined_text, else title + text).",
+            ),
         ] = None,
-        id_column: Annotated[str, typer.Option("--id-column", help="Column/field with ids (row numbers if absent).")] = "id",
-        format: Annotated[str, typer.Option("--format", help="auto | csv | jsonl | txt (auto: by suffix, else sniffed).")] = "auto",
-        chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time.")] = 1000,
+        id_column: Annotated[
+            str, typer.Option("--id-column", help="Column/field with ids (row numbers if absent).")
+        ] = "id",
+        format: Annotated[
+            str,
+            typer.Option(
+                "--format", help="auto | csv | jsonl | txt (auto: by suffix, else sniffed)."
+            ),
+        ] = "auto",
+        chunk_size: Annotated[
+            int, typer.Option("--chunk-size", help="Rows read, scored and written at a time.")
+        ] = 1000,
         backend: BackendOpt = "torch",
         long: LongOpt = "truncate",
         batch_size: BatchOpt = None,
@@ -58,12 +90,18 @@ def register(app: typer.Typer) -> None:
         if texts and input is not None:
             raise FakeNewsError("pass article TEXT arguments or --input FILE, not both.")
         if not texts and input is None:
-            raise FakeNewsError('nothing to score; pass article texts (`fakenews predict RUN_DIR "text"`) or --input FILE (- for stdin).')
+            raise FakeNewsError(
+                'nothing to score; pass article texts (`fakenews predict RUN_DIR "text"`) or --input FILE (- for stdin).'
+            )
         common = {"backend": backend, "long": long, "batch_size": batch_size, "device": device}
         if input is None:
             if output is not None:
-                raise FakeNewsError("--output goes with --input; TEXT arguments are answered on stdout.")
-            for text, p in zip(texts, predict_texts(run_dir, texts, quiet=quiet, **common), strict=True):
+                raise FakeNewsError(
+                    "--output goes with --input; TEXT arguments are answered on stdout."
+                )
+            for text, p in zip(
+                texts, predict_texts(run_dir, texts, quiet=quiet, **common), strict=True
+            ):
                 snippet = " ".join(text.split())
                 snippet = snippet if len(snippet) <= SNIPPET else snippet[: SNIPPET - 1] + "…"
                 typer.echo(f"{p.label_name}\t{p.prob_fake:.4f}\t{snippet}")
@@ -89,7 +127,9 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_command(
         run_dir: RunArg,
-        host: Annotated[str, typer.Option("--host", help="Interface to bind (default only this machine).")] = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option("--host", help="Interface to bind (default only this machine).")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
         api_key: Annotated[
             str | None,
@@ -104,9 +144,15 @@ def register(app: typer.Typer) -> None:
         long: LongOpt = "truncate",
         batch_size: BatchOpt = None,
         device: DeviceOpt = "auto",
-        max_articles: Annotated[int, typer.Option("--max-articles", help="Most articles per request.")] = 64,
-        max_chars: Annotated[int, typer.Option("--max-chars", help="Most characters per article text or title.")] = 100_000,
-        max_body_bytes: Annotated[int, typer.Option("--max-body-bytes", help="Largest request body in bytes.")] = 2_000_000,
+        max_articles: Annotated[
+            int, typer.Option("--max-articles", help="Most articles per request.")
+        ] = 64,
+        max_chars: Annotated[
+            int, typer.Option("--max-chars", help="Most characters per article text or title.")
+        ] = 100_000,
+        max_body_bytes: Annotated[
+            int, typer.Option("--max-body-bytes", help="Largest request body in bytes.")
+        ] = 2_000_000,
         quiet: Quiet = False,
     ) -> None:
         """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, docs at /docs."""
@@ -118,20 +164,33 @@ def register(app: typer.Typer) -> None:
 
         configure_logging(quiet=quiet)
         RunDir.open(run_dir)  # a wrong path fails before anything else
-        limits = ServeLimits(max_body_bytes=max_body_bytes, max_articles=max_articles, max_chars=max_chars)
+        limits = ServeLimits(
+            max_body_bytes=max_body_bytes, max_articles=max_articles, max_chars=max_chars
+        )
         if not 0 < port < 65536:
             raise FakeNewsError(f"--port must be from 1 to 65535; found {port}.")
         sock = bind_socket(host, port)  # fail fast, before the model loads
         try:
             app = create_app(
-                run_dir, api_key=api_key, limits=limits, backend=backend, long=long,  # type: ignore[arg-type]
-                batch_size=batch_size, device=device,
+                run_dir,
+                api_key=api_key,
+                limits=limits,
+                backend=backend,
+                long=long,  # type: ignore[arg-type]
+                batch_size=batch_size,
+                device=device,
             )
             if api_key is None and host not in ("127.0.0.1", "localhost", "::1"):
-                logging.getLogger("fakenews").warning("serving on %s without --api-key: anyone who can reach it may use it", host)
+                logging.getLogger("fakenews").warning(
+                    "serving on %s without --api-key: anyone who can reach it may use it", host
+                )
             shown = f"[{host}]" if ":" in host else host
-            logging.getLogger("fakenews").info("serving %s on http://%s:%d (docs at /docs)", run_dir, shown, port)
-            config = uvicorn.Config(app, log_level="warning" if quiet else "info", access_log=not quiet)
+            logging.getLogger("fakenews").info(
+                "serving %s on http://%s:%d (docs at /docs)", run_dir, shown, port
+            )
+            config = uvicorn.Config(
+                app, log_level="warning" if quiet else "info", access_log=not quiet
+            )
             uvicorn.Server(config).run(sockets=[sock])
         finally:
             sock.close()
@@ -141,16 +200,33 @@ def register(app: typer.Typer) -> None:
         run_dir: RunArg,
         format: Annotated[str, typer.Option("--format", help="onnx (the only format).")] = "onnx",
         quantize: Annotated[
-            str | None, typer.Option("--quantize", help="int8: ONNX Runtime dynamic int8 quantization (default fp32).")
+            str | None,
+            typer.Option(
+                "--quantize", help="int8: ONNX Runtime dynamic int8 quantization (default fp32)."
+            ),
         ] = None,
         max_drop: Annotated[
-            float, typer.Option("--max-drop", help="Refuse an export whose test accuracy drops by more points than this.")
+            float,
+            typer.Option(
+                "--max-drop",
+                help="Refuse an export whose test accuracy drops by more points than this.",
+            ),
         ] = 1.0,
-        force: Annotated[bool, typer.Option("--force", help="Keep the export even if its accuracy dropped more than --max-drop.")] = False,
-        data: Annotated[Path | None, typer.Option("--data", help="Split dir to check on (default the run's own).")] = None,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force", help="Keep the export even if its accuracy dropped more than --max-drop."
+            ),
+        ] = False,
+        data: Annotated[
+            Path | None,
+            typer.Option("--data", help="Split dir to check on (default the run's own)."),
+        ] = None,
         split: Annotated[str, typer.Option("--split", help="train | validation | test.")] = "test",
         batch_size: BatchOpt = None,
-        repeats: Annotated[int, typer.Option("--repeats", help="Timed passes per backend; the median counts.")] = 3,
+        repeats: Annotated[
+            int, typer.Option("--repeats", help="Timed passes per backend; the median counts.")
+        ] = 3,
         quiet: Quiet = False,
     ) -> None:
         """Export a transformer run to RUN_DIR/onnx/ and compare it with PyTorch on the test split."""
@@ -194,7 +270,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
             raise FakeNewsError(
                 f"port {port} on {host} is already in use; stop the other server or pass another --port."
             ) from None
-        raise FakeNewsError(f"cannot listen on {host}:{port} ({reason}); check --host and --port.") from None
+        raise FakeNewsError(
+            f"cannot listen on {host}:{port} ({reason}); check --host and --port."
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

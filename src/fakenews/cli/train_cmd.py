@@ -26,13 +26,26 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Run dir to write.")],
-        config: Annotated[Path | None, typer.Option("--config", help="YAML file layered over the preset's recipe.")] = None,
+        config: Annotated[
+            Path | None,
+            typer.Option("--config", help="YAML file layered over the preset's recipe."),
+        ] = None,
         set_: Annotated[
             list[str] | None,
-            typer.Option("--set", help="Override one config value, e.g. --set train.epochs=3 (repeatable)."),
+            typer.Option(
+                "--set", help="Override one config value, e.g. --set train.epochs=3 (repeatable)."
+            ),
         ] = None,
-        resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
-        report_to: Annotated[str, typer.Option("--report-to", help="none | tensorboard | mlflow (local store RUN_DIR/mlruns).")] = "none",
+        resume: Annotated[
+            bool,
+            typer.Option("--resume", help="Continue an interrupted run from its last checkpoint."),
+        ] = False,
+        report_to: Annotated[
+            str,
+            typer.Option(
+                "--report-to", help="none | tensorboard | mlflow (local store RUN_DIR/mlruns)."
+            ),
+        ] = "none",
         force: Force = False,
         quiet: Quiet = False,
     ) -> None:
@@ -50,4 +63,3 @@ def register(app: typer.Typer) -> None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if k != "loss")
         typer.echo(f"run dir: {result.run_dir}")
         typer.echo(f"validation: {shown or 'n/a (empty validation split)'}")
-

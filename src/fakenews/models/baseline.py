@@ -121,27 +121,43 @@ class TfidfLogReg:
                 clf = self._classifier(c).fit(x, y)
                 scores[c] = _score(self.metric, y_val, clf.predict(x_val))
         else:
-            folds = StratifiedKFold(n_splits=min(3, int(np.bincount(y).min())), shuffle=True, random_state=self.seed)
+            folds = StratifiedKFold(
+                n_splits=min(3, int(np.bincount(y).min())), shuffle=True, random_state=self.seed
+            )
             for c in self.c_grid:
                 fold_scores = []
                 for tr, te in folds.split(np.zeros(len(y)), y):
                     fold_vec = self._vectorizer(1)
                     xt = fold_vec.fit_transform([texts[i] for i in tr])
                     clf = self._classifier(c).fit(xt, y[tr])
-                    fold_scores.append(_score(self.metric, y[te], clf.predict(fold_vec.transform([texts[i] for i in te]))))
+                    fold_scores.append(
+                        _score(
+                            self.metric,
+                            y[te],
+                            clf.predict(fold_vec.transform([texts[i] for i in te])),
+                        )
+                    )
                 scores[c] = float(np.mean(fold_scores))
-        best_c = max(self.c_grid, key=lambda c: (scores[c], -c)) if len(self.c_grid) > 1 else self.c_grid[0]
+        best_c = (
+            max(self.c_grid, key=lambda c: (scores[c], -c))
+            if len(self.c_grid) > 1
+            else self.c_grid[0]
+        )
         self.vectorizer_ = vectorizer
         self.classifier_ = self._classifier(best_c).fit(x, y)
         self.C_ = best_c
         self.scores_ = scores
-        logger.info("tfidf-logreg: %d n-grams, C=%g (%s %s)", x.shape[1], best_c, self.metric, scores)
+        logger.info(
+            "tfidf-logreg: %d n-grams, C=%g (%s %s)", x.shape[1], best_c, self.metric, scores
+        )
         return self
 
     # --------------------------------------------------------------- prediction
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
-            raise FakeNewsError("this TfidfLogReg is not fitted yet; call fit(texts, labels) or TfidfLogReg.load(model_dir) first.")
+            raise FakeNewsError(
+                "this TfidfLogReg is not fitted yet; call fit(texts, labels) or TfidfLogReg.load(model_dir) first."
+            )
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Logit of P(fake) per text, shape (n,)."""
@@ -165,7 +181,11 @@ class TfidfLogReg:
     def n_parameters(self) -> int:
         """Learned numbers: one weight per n-gram, the intercept and the idf vector."""
         self._check_fitted()
-        return int(self.classifier_.coef_.size + self.classifier_.intercept_.size + len(self.vectorizer_.idf_))
+        return int(
+            self.classifier_.coef_.size
+            + self.classifier_.intercept_.size
+            + len(self.vectorizer_.idf_)
+        )
 
     # -------------------------------------------------------------- persistence
     def save(self, model_dir: Path | str) -> None:
@@ -211,7 +231,9 @@ class TfidfLogReg:
             )
         params = json.loads((model_dir / PARAMS_FILE).read_text(encoding="utf-8"))
         if params.get("format") != FORMAT:
-            raise FakeNewsError(f"{model_dir / PARAMS_FILE} has format {params.get('format')!r}; expected {FORMAT!r}.")
+            raise FakeNewsError(
+                f"{model_dir / PARAMS_FILE} has format {params.get('format')!r}; expected {FORMAT!r}."
+            )
         terms = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
         with np.load(model_dir / ARRAYS_FILE, allow_pickle=False) as arrays:
             idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
@@ -244,9 +266,13 @@ class TfidfLogReg:
         return model
 
 
-def _check_labels(texts: Sequence[str], labels: Sequence[int], *, what: str, two_classes: bool = True) -> np.ndarray:
+def _check_labels(
+    texts: Sequence[str], labels: Sequence[int], *, what: str, two_classes: bool = True
+) -> np.ndarray:
     if len(texts) != len(labels):
-        raise FakeNewsError(f"{what}: got {len(texts)} texts but {len(labels)} labels; pass one label per text.")
+        raise FakeNewsError(
+            f"{what}: got {len(texts)} texts but {len(labels)} labels; pass one label per text."
+        )
     if len(texts) == 0:
         raise FakeNewsError(f"{what}: no articles; expected at least one article of each label.")
     y = np.asarray(labels, dtype=np.int64)
@@ -255,5 +281,7 @@ def _check_labels(texts: Sequence[str], labels: Sequence[int], *, what: str, two
         raise FakeNewsError(f"{what}: labels must be 0 (real) or 1 (fake); found {bad[:5]}.")
     if two_classes and len(np.unique(y)) < 2:
         only = "fake" if y[0] == 1 else "real"
-        raise FakeNewsError(f"{what}: every article is labelled {only}; a classifier needs both real (0) and fake (1) articles.")
+        raise FakeNewsError(
+            f"{what}: every article is labelled {only}; a classifier needs both real (0) and fake (1) articles."
+        )
     return y

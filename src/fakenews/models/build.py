@@ -79,7 +79,9 @@ def resolve_model(name: str) -> ModelSource:
         return ModelSource(name, "scratch", arch)
     preset = find_preset(name)
     if preset is not None:
-        origin: Literal["baseline", "pretrained"] = "baseline" if preset.kind == "baseline" else "pretrained"
+        origin: Literal["baseline", "pretrained"] = (
+            "baseline" if preset.kind == "baseline" else "pretrained"
+        )
         return ModelSource(name, origin, "" if origin == "baseline" else preset.location(), preset)
     path = Path(name).expanduser()
     if path.is_dir():
@@ -91,9 +93,13 @@ def resolve_model(name: str) -> ModelSource:
                 "save_pretrained, a run dir, a preset or a hub id."
             )
         return ModelSource(name, "pretrained", str(path))
-    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
+    looks_like_path = (
+        name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep in name.replace("/", "")
+    )
     if looks_like_path or path.exists():
-        raise FakeNewsError(f"no model dir at {name}; expected a folder with config.json (written by save_pretrained).")
+        raise FakeNewsError(
+            f"no model dir at {name}; expected a folder with config.json (written by save_pretrained)."
+        )
     if name.count("/") == 1:
         return ModelSource(name, "pretrained", name)
     get_preset(name)  # raises: unknown preset, listing the known ones
@@ -103,7 +109,9 @@ def resolve_model(name: str) -> ModelSource:
 # ---------------------------------------------------------------------------- tokenizers
 
 
-def train_tokenizer(arch: str, texts: Iterable[str], *, vocab_size: int, max_length: int = MAX_POSITIONS) -> Any:
+def train_tokenizer(
+    arch: str, texts: Iterable[str], *, vocab_size: int, max_length: int = MAX_POSITIONS
+) -> Any:
     """A fast tokenizer trained on ``texts`` (the train split only): Unigram for ALBERT, WordPiece else."""
     from tokenizers import (
         Regex,
@@ -118,7 +126,13 @@ def train_tokenizer(arch: str, texts: Iterable[str], *, vocab_size: int, max_len
     from transformers import PreTrainedTokenizerFast
 
     if arch == "albert":
-        specials = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+        specials = {
+            "pad": "<pad>",
+            "unk": "<unk>",
+            "cls": "[CLS]",
+            "sep": "[SEP]",
+            "mask": "[MASK]",
+        }
         tok = Tokenizer(models.Unigram())
         tok.normalizer = normalizers.Sequence(
             [
@@ -133,12 +147,23 @@ def train_tokenizer(arch: str, texts: Iterable[str], *, vocab_size: int, max_len
         tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
         tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
         trainer: Any = trainers.UnigramTrainer(
-            vocab_size=vocab_size, special_tokens=list(specials.values()), unk_token=specials["unk"], show_progress=False
+            vocab_size=vocab_size,
+            special_tokens=list(specials.values()),
+            unk_token=specials["unk"],
+            show_progress=False,
         )
     else:
-        specials = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+        specials = {
+            "pad": "[PAD]",
+            "unk": "[UNK]",
+            "cls": "[CLS]",
+            "sep": "[SEP]",
+            "mask": "[MASK]",
+        }
         tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+        tok.normalizer = normalizers.BertNormalizer(
+            lowercase=True, strip_accents=True, clean_text=True
+        )
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(
@@ -162,7 +187,12 @@ TOKENIZER_RECIPE_VERSION = "1"
 
 
 def cached_tokenizer(
-    arch: str, texts: Sequence[str], *, vocab_size: int, max_length: int = MAX_POSITIONS, cache_dir: Path | None = None
+    arch: str,
+    texts: Sequence[str],
+    *,
+    vocab_size: int,
+    max_length: int = MAX_POSITIONS,
+    cache_dir: Path | None = None,
 ) -> Any:
     """:func:`train_tokenizer`, reusing an earlier result for the same (arch, vocab size, texts).
 
@@ -174,7 +204,9 @@ def cached_tokenizer(
 
     if cache_dir is None:
         return train_tokenizer(arch, texts, vocab_size=vocab_size, max_length=max_length)
-    digest = hashlib.sha256(f"{TOKENIZER_RECIPE_VERSION}|{arch}|{vocab_size}|{max_length}|".encode())
+    digest = hashlib.sha256(
+        f"{TOKENIZER_RECIPE_VERSION}|{arch}|{vocab_size}|{max_length}|".encode()
+    )
     for text in texts:
         digest.update(str(text).encode("utf-8", "surrogatepass") + b"\x00")
     path = Path(cache_dir) / f"{arch}-{digest.hexdigest()[:32]}"
@@ -190,12 +222,24 @@ def cached_tokenizer(
 # -------------------------------------------------------------------------------- models
 
 
-def scratch_config(arch: str, size: ModelSize, *, vocab_size: int, pad_token_id: int, max_positions: int = MAX_POSITIONS) -> Any:
+def scratch_config(
+    arch: str,
+    size: ModelSize,
+    *,
+    vocab_size: int,
+    pad_token_id: int,
+    max_positions: int = MAX_POSITIONS,
+) -> Any:
     """A transformers config of ``arch`` at ``size`` (``base`` = the ``*-base`` architecture)."""
     import transformers as tf
 
     hidden, layers, heads, inter, emb = _SIZES[size]
-    labels = {"num_labels": 2, "id2label": ID2LABEL, "label2id": LABEL2ID, "pad_token_id": pad_token_id}
+    labels = {
+        "num_labels": 2,
+        "id2label": ID2LABEL,
+        "label2id": LABEL2ID,
+        "pad_token_id": pad_token_id,
+    }
     common = {"vocab_size": vocab_size, "max_position_embeddings": max_positions, **labels}
     if arch == "albert":
         # albert-base-v2: 128-dim factorised embeddings projected to hidden, one shared layer group.
@@ -207,11 +251,17 @@ def scratch_config(arch: str, size: ModelSize, *, vocab_size: int, pad_token_id:
         )  # fmt: skip
     if arch == "bert":
         return tf.BertConfig(
-            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=inter, **common
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=inter,
+            **common,
         )
     if arch == "distilbert":
         n_layers = 6 if size == "base" else layers  # distilbert-base halves BERT's 12 layers
-        return tf.DistilBertConfig(dim=hidden, n_layers=n_layers, n_heads=heads, hidden_dim=inter, **common)
+        return tf.DistilBertConfig(
+            dim=hidden, n_layers=n_layers, n_heads=heads, hidden_dim=inter, **common
+        )
     if arch == "mobilebert":
         # mobilebert-uncased: 24 thin layers, 512 wide with 128-dim bottlenecks, 4 stacked FFNs.
         mb = {
@@ -223,12 +273,18 @@ def scratch_config(arch: str, size: ModelSize, *, vocab_size: int, pad_token_id:
                      "num_hidden_layers": 24, "num_attention_heads": 4, "intermediate_size": 512, "num_feedforward_networks": 4},
         }[size]  # fmt: skip
         return tf.MobileBertConfig(**mb, **common)
-    raise FakeNewsError(f"unknown scratch architecture {arch!r}; expected one of {', '.join(SCRATCH_ARCHS)}.")
+    raise FakeNewsError(
+        f"unknown scratch architecture {arch!r}; expected one of {', '.join(SCRATCH_ARCHS)}."
+    )
 
 
 def _offline_hint(location: str) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-    why = "the hub is switched off here (HF_HUB_OFFLINE=1)" if offline else "the hub could not be reached"
+    why = (
+        "the hub is switched off here (HF_HUB_OFFLINE=1)"
+        if offline
+        else "the hub could not be reached"
+    )
     return (
         f"could not load {location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
         "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
@@ -243,7 +299,9 @@ def load_pretrained_tokenizer(source: ModelSource) -> Any:
     except (OSError, ValueError) as exc:
         if not source.is_local:
             raise FakeNewsError(_offline_hint(source.location)) from None
-        raise FakeNewsError(f"could not load a tokenizer from {source.location} ({' '.join(str(exc).split())[:200]}).") from None
+        raise FakeNewsError(
+            f"could not load a tokenizer from {source.location} ({' '.join(str(exc).split())[:200]})."
+        ) from None
 
 
 def build_model_and_tokenizer(
@@ -262,34 +320,54 @@ def build_model_and_tokenizer(
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if source.origin == "baseline":
-        raise FakeNewsError(f"{source.name} is a baseline, not a transformer; train it with fakenews.training.train.")
+        raise FakeNewsError(
+            f"{source.name} is a baseline, not a transformer; train it with fakenews.training.train."
+        )
     if source.origin == "scratch":
         positions = max(MAX_POSITIONS, max_length)
         tokenizer = cached_tokenizer(
-            source.location, train_texts, vocab_size=model_config.vocab_size, max_length=positions, cache_dir=tokenizer_cache
+            source.location,
+            train_texts,
+            vocab_size=model_config.vocab_size,
+            max_length=positions,
+            cache_dir=tokenizer_cache,
         )
         config = scratch_config(
             source.location, model_config.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
             max_positions=positions,
         )  # fmt: skip
         model = AutoModelForSequenceClassification.from_config(config)
-        logger.info("scratch:%s (%s): vocab %d, %d params", source.location, model_config.size, len(tokenizer), model.num_parameters())
+        logger.info(
+            "scratch:%s (%s): vocab %d, %d params",
+            source.location,
+            model_config.size,
+            len(tokenizer),
+            model.num_parameters(),
+        )
         return model, tokenizer
     tokenizer = load_pretrained_tokenizer(source)
     try:
         config = AutoConfig.from_pretrained(
-            source.location, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID, problem_type="single_label_classification"
+            source.location,
+            num_labels=2,
+            id2label=ID2LABEL,
+            label2id=LABEL2ID,
+            problem_type="single_label_classification",
         )
         model = AutoModelForSequenceClassification.from_pretrained(source.location, config=config)
     except (OSError, ValueError) as exc:
         if not source.is_local:
             raise FakeNewsError(_offline_hint(source.location)) from None
-        raise FakeNewsError(f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]}).") from None
+        raise FakeNewsError(
+            f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]})."
+        ) from None
     positions = getattr(model.config, "max_position_embeddings", None)
     if positions is not None and max_length > positions:
         raise FakeNewsError(
             f"data.max_length={max_length} exceeds the {positions} positions of {source.name}; use --set data.max_length={positions}."
         )
     if tokenizer.pad_token is None:
-        raise FakeNewsError(f"the tokenizer of {source.name} has no padding token; choose an encoder model (BERT-like).")
+        raise FakeNewsError(
+            f"the tokenizer of {source.name} has no padding token; choose an encoder model (BERT-like)."
+        )
     return model, tokenizer

@@ -25,7 +25,9 @@ def head_tail_sizes(budget: int) -> tuple[int, int]:
     return head, budget - head
 
 
-def encode(tokenizer: Any, texts: Sequence[str], *, max_length: int, truncation: Truncation = "head") -> dict[str, list[list[int]]]:
+def encode(
+    tokenizer: Any, texts: Sequence[str], *, max_length: int, truncation: Truncation = "head"
+) -> dict[str, list[list[int]]]:
     """Token ids (and attention mask, token type ids when the tokenizer makes them), unpadded.
 
     Every row has at most ``max_length`` ids, special tokens included.
@@ -35,7 +37,9 @@ def encode(tokenizer: Any, texts: Sequence[str], *, max_length: int, truncation:
         return dict(tokenizer(texts, truncation=True, max_length=max_length, padding=False))
     if truncation != "head_tail":
         raise FakeNewsError(f"data.truncation must be head or head_tail; found {truncation!r}.")
-    full = tokenizer(texts, truncation=False, padding=False, return_special_tokens_mask=True, verbose=False)
+    full = tokenizer(
+        texts, truncation=False, padding=False, return_special_tokens_mask=True, verbose=False
+    )
     keys = [k for k in full if k != "special_tokens_mask"]
     out: dict[str, list[list[int]]] = {k: [] for k in keys}
     for i, mask in enumerate(full["special_tokens_mask"]):

@@ -50,7 +50,9 @@ class Preset:
         """The preset's YAML recipe as a mapping (a subset of the config keys)."""
         from fakenews.config import load_yaml
 
-        with resources.as_file(resources.files("fakenews") / "configs" / f"{self.name}.yaml") as path:
+        with resources.as_file(
+            resources.files("fakenews") / "configs" / f"{self.name}.yaml"
+        ) as path:
             return load_yaml(path)
 
     def location(self) -> str:

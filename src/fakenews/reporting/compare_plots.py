@@ -63,7 +63,9 @@ def bar_figure(
 
     ``log`` None picks a log axis when the values span more than 50x.
     """
-    measured = {k: float(v) for k, v in values.items() if v is not None and np.isfinite(v) and v > 0}
+    measured = {
+        k: float(v) for k, v in values.items() if v is not None and np.isfinite(v) and v > 0
+    }
     missing = [k for k in values if k not in measured]
     if not measured:
         return None
@@ -78,9 +80,16 @@ def bar_figure(
         low = [measured[k] - errors[k][0] if errors.get(k) else 0.0 for k in names]  # type: ignore[index]
         high = [errors[k][1] - measured[k] if errors.get(k) else 0.0 for k in names]  # type: ignore[index]
         yerr = np.clip(np.array([low, high]), 0, None)
-    bars = ax.bar(range(len(names)), heights, color=BAR, yerr=yerr, capsize=4 if yerr is not None else 0)
+    bars = ax.bar(
+        range(len(names)), heights, color=BAR, yerr=yerr, capsize=4 if yerr is not None else 0
+    )
     ax.bar_label(bars, labels=[fmt.format(h) for h in heights], padding=3, fontsize=9)
-    ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
+    ax.set_xticks(
+        range(len(names)),
+        names,
+        rotation=20 if len(names) > 3 else 0,
+        ha="right" if len(names) > 3 else "center",
+    )
     ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
     if log:
         ax.set_yscale("log")
@@ -97,9 +106,13 @@ def bar_figure(
     return fig, caption
 
 
-def accuracy_latency_figure(rows: Sequence[ModelRow], pareto: Sequence[str], *, subtitle: str = "") -> Figured | None:
+def accuracy_latency_figure(
+    rows: Sequence[ModelRow], pareto: Sequence[str], *, subtitle: str = ""
+) -> Figured | None:
     """Accuracy (bootstrap 95% CI) against p50 latency (its CI), the Pareto front joined and marked."""
-    points = [r for r in rows if r.latency_ms_p50 is not None and r.quality["accuracy"].value is not None]
+    points = [
+        r for r in rows if r.latency_ms_p50 is not None and r.quality["accuracy"].value is not None
+    ]
     missing = [r.run for r in rows if r not in points]
     if not points:
         return None
@@ -108,8 +121,16 @@ def accuracy_latency_figure(rows: Sequence[ModelRow], pareto: Sequence[str], *, 
     for r in points:
         acc = r.quality["accuracy"]
         x, y = float(r.latency_ms_p50), float(acc.value)  # type: ignore[arg-type]
-        xerr = [[x - r.latency_ms_p50_ci[0]], [r.latency_ms_p50_ci[1] - x]] if r.latency_ms_p50_ci else None
-        yerr = [[y - acc.low], [acc.high - y]] if acc.low is not None and acc.high is not None else None
+        xerr = (
+            [[x - r.latency_ms_p50_ci[0]], [r.latency_ms_p50_ci[1] - x]]
+            if r.latency_ms_p50_ci
+            else None
+        )
+        yerr = (
+            [[y - acc.low], [acc.high - y]]
+            if acc.low is not None and acc.high is not None
+            else None
+        )
         on_front = r.run in pareto
         ax.errorbar(
             x, y, xerr=np.clip(xerr, 0, None) if xerr else None, yerr=np.clip(yerr, 0, None) if yerr else None,
@@ -123,7 +144,13 @@ def accuracy_latency_figure(rows: Sequence[ModelRow], pareto: Sequence[str], *, 
             [r.latency_ms_p50 for r in front], [r.quality["accuracy"].value for r in front],
             where="post", color=FRONT, linestyle="--", linewidth=1.2, zorder=2,
         )  # fmt: skip
-    ax.plot([], [], "o", color=FRONT, label="Pareto front (no other run is both faster and more accurate)")
+    ax.plot(
+        [],
+        [],
+        "o",
+        color=FRONT,
+        label="Pareto front (no other run is both faster and more accurate)",
+    )
     if len(front) < len(points):
         ax.plot([], [], "o", color=OTHER, label="dominated")
     ax.legend(fontsize=8, loc="lower right", frameon=False)
@@ -172,16 +199,16 @@ def cross_dataset_figure(
         for j, d in enumerate(data_sets):
             own = in_domain.get(r) == d
             if np.isnan(grid[i, j]):
-                ax.text(j, i, "not evaluated", ha="center", va="center", fontsize=8, color="#666666")
+                ax.text(
+                    j, i, "not evaluated", ha="center", va="center", fontsize=8, color="#666666"
+                )
                 continue
             colour = "black" if grid[i, j] > 0.6 else "white"
             ax.text(j, i, f"{grid[i, j]:.3f}" + (" *" if own else ""), ha="center", va="center", fontsize=11 if own else 10,
                     color=colour)  # fmt: skip
             if own:
                 ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=FRONT, linewidth=2.5
-                    )
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=FRONT, linewidth=2.5)
                 )
     ax.set_xticks(range(len(data_sets)), data_sets, rotation=15, ha="right")
     ax.set_yticks(range(len(runs)), runs)

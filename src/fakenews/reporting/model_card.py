@@ -61,17 +61,28 @@ def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_dir_name(config: dict[str, Any], summary: dict[str, Any] | None, metrics: dict[str, dict[str, Any]]) -> str | None:
+def _split_dir_name(
+    config: dict[str, Any], summary: dict[str, Any] | None, metrics: dict[str, dict[str, Any]]
+) -> str | None:
     raw = (summary or {}).get("split_dir") or (config.get("data") or {}).get("split_dir")
     if not raw:  # the split dir an in-domain evaluation read
-        raw = next((m.get("data_path") for m in metrics.values() if m.get("in_domain") and m.get("data_path")), None)
+        raw = next(
+            (
+                m.get("data_path")
+                for m in metrics.values()
+                if m.get("in_domain") and m.get("data_path")
+            ),
+            None,
+        )
     return Path(str(raw)).name if raw else None
 
 
 def _leakage_notes(manifest: dict[str, Any]) -> list[str]:
     leak = manifest.get("leakage")
     if not isinstance(leak, dict):
-        return ["The data manifest holds no leakage audit; run `fakenews audit SPLIT_DIR` on the split dir."]
+        return [
+            "The data manifest holds no leakage audit; run `fakenews audit SPLIT_DIR` on the split dir."
+        ]
     exact = leak.get("exact_cross_split")
     near = leak.get("near_cross_split")
     if not exact and not near:
@@ -145,7 +156,11 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
         "training": {
             "config": {
                 k: config.get(k)
-                for k in (("model", "data", "train", "seed") if kind == "transformer" else ("model", "baseline", "train", "seed"))
+                for k in (
+                    ("model", "data", "train", "seed")
+                    if kind == "transformer"
+                    else ("model", "baseline", "train", "seed")
+                )
                 if k in config
             },
             "summary": summary if summary is not None else NOT_TRAINED,
@@ -185,16 +200,27 @@ def _front_matter(card: dict[str, Any], in_domain: dict[str, Any], kind: str) ->
         "metrics": ["accuracy", "f1", "precision", "recall", "roc_auc"],
     }
     base = card["model"].get("name")
-    if kind == "transformer" and isinstance(base, str) and "/" in base and not base.startswith(("/", ".", "scratch:")):
+    if (
+        kind == "transformer"
+        and isinstance(base, str)
+        and "/" in base
+        and not base.startswith(("/", ".", "scratch:"))
+    ):
         meta["base_model"] = base
     results = []
     for key, doc in sorted(in_domain.items()):
-        if "+" in key:  # a non-default inference variant (test+chunks): in the tables, not the index
+        if (
+            "+" in key
+        ):  # a non-default inference variant (test+chunks): in the tables, not the index
             continue
         values = [
             {"type": "accuracy", "value": doc.get("accuracy"), "name": "accuracy"},
             {"type": "f1", "value": doc.get("f1_weighted"), "name": "F1 (weighted)"},
-            {"type": "precision", "value": doc.get("precision_weighted"), "name": "precision (weighted)"},
+            {
+                "type": "precision",
+                "value": doc.get("precision_weighted"),
+                "name": "precision (weighted)",
+            },
             {"type": "recall", "value": doc.get("recall_weighted"), "name": "recall (weighted)"},
         ]
         if doc.get("roc_auc") is not None:
@@ -235,11 +261,15 @@ def _metrics_table(docs: dict[str, Any]) -> list[str]:
     rule = "|---|" + "---:|" * len(METRIC_COLUMNS)
     rows = [head, rule]
     for key, doc in sorted(docs.items()):
-        rows.append(f"| `{key}` | " + " | ".join(_num(doc.get(col)) for col, _ in METRIC_COLUMNS) + " |")
+        rows.append(
+            f"| `{key}` | " + " | ".join(_num(doc.get(col)) for col, _ in METRIC_COLUMNS) + " |"
+        )
     return rows
 
 
-def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, Any], kind: str) -> str:
+def _markdown(
+    card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, Any], kind: str
+) -> str:
     model = card["model"]
     data = card["data"]
     training = card["training"]
@@ -270,16 +300,20 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
             'clf("Title of the article. Body of the article ...", truncation=True)',
             "```",
             "",
-            "or `fakenews predict RUN_DIR \"text\"` / `fakenews serve RUN_DIR`.",
+            'or `fakenews predict RUN_DIR "text"` / `fakenews serve RUN_DIR`.',
         ]
     else:
-        lines += ["`fakenews predict RUN_DIR \"text\"` or `fakenews serve RUN_DIR`."]
+        lines += ['`fakenews predict RUN_DIR "text"` or `fakenews serve RUN_DIR`.']
     lines += [
         "",
         "## Data",
         "",
         f"- Split dir: `{data.get('split_dir') or 'not recorded'}`, fingerprint `{data.get('fingerprint')}`",
-        "- Labels: " + ", ".join(f"{k} = {v}" for k, v in (data.get("label_mapping") or {"0": "real", "1": "fake"}).items()),
+        "- Labels: "
+        + ", ".join(
+            f"{k} = {v}"
+            for k, v in (data.get("label_mapping") or {"0": "real", "1": "fake"}).items()
+        ),
     ]
     split = data.get("split")
     if isinstance(split, dict):
@@ -289,24 +323,35 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
         )
     inputs = data.get("inputs")
     if isinstance(inputs, list) and inputs:
-        names = ", ".join(f"`{Path(str(i.get('path', '?'))).name}`" for i in inputs if isinstance(i, dict))
+        names = ", ".join(
+            f"`{Path(str(i.get('path', '?'))).name}`" for i in inputs if isinstance(i, dict)
+        )
         lines.append(f"- Inputs: {names}")
     counts = data.get("counts")
     if isinstance(counts, dict) and counts:
         lines += ["", "| split | articles | fake | real |", "|---|---:|---:|---:|"]
         for name, c in counts.items():
             if isinstance(c, dict):
-                lines.append(f"| {name} | {_num(c.get('total'))} | {_num(c.get('fake'))} | {_num(c.get('real'))} |")
+                lines.append(
+                    f"| {name} | {_num(c.get('total'))} | {_num(c.get('fake'))} | {_num(c.get('real'))} |"
+                )
     steps = data.get("cleaning_steps")
     if isinstance(steps, list) and steps:
-        lines += ["", "Cleaning: " + "; ".join(
-            f"{s.get('name')} removed {s.get('removed')}" for s in steps if isinstance(s, dict)
-        ) + "."]
+        lines += [
+            "",
+            "Cleaning: "
+            + "; ".join(
+                f"{s.get('name')} removed {s.get('removed')}" for s in steps if isinstance(s, dict)
+            )
+            + ".",
+        ]
     lines += ["", "## Training", ""]
     cfg = training["config"]
     train_cfg = cfg.get("train") or {}
     if kind != "transformer":  # the baseline uses its own section and only train.metric
-        train_cfg = {f"baseline.{k}": v for k, v in (cfg.get("baseline") or {}).items()} | {"train.metric": train_cfg.get("metric")}
+        train_cfg = {f"baseline.{k}": v for k, v in (cfg.get("baseline") or {}).items()} | {
+            "train.metric": train_cfg.get("metric")
+        }
     else:
         train_cfg = {f"train.{k}": v for k, v in train_cfg.items()}
     if train_cfg:
@@ -326,13 +371,22 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
         what = (
             f"Trained for {_num(summary.get('epochs_completed'), 2)} epochs / {_num(summary.get('global_step'))} steps"
             if kind == "transformer"
-            else "Fitted" + (f" (C = {_setting(summary['chosen_C'])})" if summary.get("chosen_C") is not None else "")
+            else "Fitted"
+            + (
+                f" (C = {_setting(summary['chosen_C'])})"
+                if summary.get("chosen_C") is not None
+                else ""
+            )
         )
         lines.append(
             f"{what} in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.get('train_articles_per_s'), 1)} articles/s) "
             f"on {summary.get('device', '?')}"
             + (f"; best checkpoint `{best}`" if best else "")
-            + (f"; best validation {summary.get('metric', 'metric')} {_num(summary.get('best_metric'))}" if summary.get("best_metric") is not None else "")
+            + (
+                f"; best validation {summary.get('metric', 'metric')} {_num(summary.get('best_metric'))}"
+                if summary.get("best_metric") is not None
+                else ""
+            )
             + "."
         )
     else:
@@ -352,32 +406,63 @@ def _markdown(card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, 
     else:
         lines += [f"Metrics: {NOT_EVALUATED}.", ""]
     if cross:
-        lines += ["Cross-data-set evaluation (the model was not trained on these):", "", *_metrics_table(cross), ""]
+        lines += [
+            "Cross-data-set evaluation (the model was not trained on these):",
+            "",
+            *_metrics_table(cross),
+            "",
+        ]
     lines += ["## Efficiency", ""]
     eff = card["efficiency"]
     if isinstance(eff, dict):
+
         def ci(name: str, digits: int = 2) -> str:
             bounds = eff.get(f"{name}_ci")
-            return f" (95% CI {_num(bounds[0], digits)}–{_num(bounds[1], digits)})" if isinstance(bounds, list) and len(bounds) == 2 else ""
+            return (
+                f" (95% CI {_num(bounds[0], digits)}–{_num(bounds[1], digits)})"
+                if isinstance(bounds, list) and len(bounds) == 2
+                else ""
+            )
 
         rows = [
-            ("parameters (total / trainable)", f"{_num(eff.get('params_total'))} / {_num(eff.get('params_trainable'))}"),
+            (
+                "parameters (total / trainable)",
+                f"{_num(eff.get('params_total'))} / {_num(eff.get('params_trainable'))}",
+            ),
             ("size on disk (model/)", f"{_num(eff.get('size_mb'), 1)} MB"),
             ("weights in memory", f"{_num(eff.get('memory_mb'), 1)} MB"),
-            ("latency, batch 1, p50", f"{_num(eff.get('latency_ms_p50'), 2)} ms{ci('latency_ms_p50')}"),
-            ("latency, batch 1, p95", f"{_num(eff.get('latency_ms_p95'), 2)} ms{ci('latency_ms_p95')}"),
-            ("throughput", f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}{ci('throughput_per_s', 1)}"),
-            ("measured on", f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, torch {eff.get('torch_version')}"),
-            ("inference path", f"`{eff.get('path')}`, "
-             + (f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles")
-             + f", {eff.get('n_articles')} real articles"),
+            (
+                "latency, batch 1, p50",
+                f"{_num(eff.get('latency_ms_p50'), 2)} ms{ci('latency_ms_p50')}",
+            ),
+            (
+                "latency, batch 1, p95",
+                f"{_num(eff.get('latency_ms_p95'), 2)} ms{ci('latency_ms_p95')}",
+            ),
+            (
+                "throughput",
+                f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}{ci('throughput_per_s', 1)}",
+            ),
+            (
+                "measured on",
+                f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, torch {eff.get('torch_version')}",
+            ),
+            (
+                "inference path",
+                f"`{eff.get('path')}`, "
+                + (f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles")
+                + f", {eff.get('n_articles')} real articles",
+            ),
         ]
         if isinstance(eff.get("achieved_flops_per_s"), int | float):
             mfu = eff.get("mfu")
-            rows.append((
-                "achieved model FLOP/s",
-                f"{eff['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s" + (f" (MFU {100 * mfu:.1f}%)" if isinstance(mfu, int | float) else ""),
-            ))
+            rows.append(
+                (
+                    "achieved model FLOP/s",
+                    f"{eff['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s"
+                    + (f" (MFU {100 * mfu:.1f}%)" if isinstance(mfu, int | float) else ""),
+                )
+            )
         if eff.get("peak_memory_mb") is not None:
             rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
         lines += ["| figure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]

@@ -41,7 +41,9 @@ def confusion_figure(result: EvaluationResult) -> Figure:
         for j in range(2):
             pct = f"{100 * share[i, j]:.1f}%" if rows[i, 0] else "n/a"
             colour = "white" if share[i, j] > 0.6 else "black"
-            ax.text(j, i, f"{int(cm[i, j])}\n{pct}", ha="center", va="center", color=colour, fontsize=13)
+            ax.text(
+                j, i, f"{int(cm[i, j])}\n{pct}", ha="center", va="center", color=colour, fontsize=13
+            )
     ax.set_xticks([0, 1], [f"predicted {n}" for n in LABELS])
     ax.set_yticks([0, 1], [f"true {n}" for n in LABELS])
     ax.set_title(_title(result, "Confusion matrix"), fontsize=10)
@@ -58,9 +60,16 @@ def roc_figure(result: EvaluationResult) -> Figure:
     ax.plot([0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=1, label="chance")
     m = result.metrics
     if m.roc_auc is None:
-        ax.text(0.5, 0.5, (m.roc_auc_note or "ROC-AUC undefined").replace(": ", ":\n", 1),
-                ha="center", va="center", wrap=True, fontsize=9,
-                bbox={"facecolor": "white", "edgecolor": NEUTRAL})
+        ax.text(
+            0.5,
+            0.5,
+            (m.roc_auc_note or "ROC-AUC undefined").replace(": ", ":\n", 1),
+            ha="center",
+            va="center",
+            wrap=True,
+            fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": NEUTRAL},
+        )
     else:
         fpr, tpr, _ = roc_curve(result.labels, result.probs[:, 1])
         ax.plot(fpr, tpr, color=CORRECT, linewidth=2, label=f"ROC (AUC = {m.roc_auc:.4f})")
@@ -86,18 +95,35 @@ def reliability_figure(result: EvaluationResult) -> Figure:
     filled = table["count"].to_numpy() > 0
     fig = Figure(figsize=(5.2, 5.4))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    top.plot([0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=1, label="perfect calibration")
-    top.bar(centres[filled], table["accuracy"].to_numpy()[filled], width=width * 0.95,
-            color=CORRECT, edgecolor="white", label="accuracy in bin")
-    top.scatter(table["confidence"].to_numpy()[filled], table["accuracy"].to_numpy()[filled],
-                color=WRONG, zorder=3, s=14, label="mean confidence")
+    top.plot(
+        [0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=1, label="perfect calibration"
+    )
+    top.bar(
+        centres[filled],
+        table["accuracy"].to_numpy()[filled],
+        width=width * 0.95,
+        color=CORRECT,
+        edgecolor="white",
+        label="accuracy in bin",
+    )
+    top.scatter(
+        table["confidence"].to_numpy()[filled],
+        table["accuracy"].to_numpy()[filled],
+        color=WRONG,
+        zorder=3,
+        s=14,
+        label="mean confidence",
+    )
     lo = float(table["lower"].to_numpy()[int(np.argmax(table["upper"].to_numpy() > 0.5))])
     top.set_xlim(lo, 1.0)
     top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
     # Above the axes: inside, it would hide the bars of any calibration.
     top.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
-    fig.suptitle(_title(result, f"Reliability (ECE = {result.metrics.ece:.4f}, {ECE_BINS} bins)"), fontsize=10)
+    fig.suptitle(
+        _title(result, f"Reliability (ECE = {result.metrics.ece:.4f}, {ECE_BINS} bins)"),
+        fontsize=10,
+    )
     bottom.bar(centres, table["count"].to_numpy(), width=width * 0.95, color=NEUTRAL)
     bottom.set_ylabel("articles")
     bottom.set_xlabel("confidence = P(predicted class)")
@@ -115,8 +141,14 @@ def length_figure(result: EvaluationResult) -> Figure:
     edges = np.geomspace(chars.min(), max(chars.max(), chars.min() * 1.01), 21)
     groups = [(correct, CORRECT, "correct"), (~correct, WRONG, "wrong")]
     groups = [g for g in groups if g[0].any()]
-    left.hist([chars[m] for m, _, _ in groups], bins=edges, color=[c for _, c, _ in groups],
-              label=[f"{name} (n={int(m.sum())}, mean {chars[m].mean():,.0f} chars)" for m, _, name in groups])
+    left.hist(
+        [chars[m] for m, _, _ in groups],
+        bins=edges,
+        color=[c for _, c, _ in groups],
+        label=[
+            f"{name} (n={int(m.sum())}, mean {chars[m].mean():,.0f} chars)" for m, _, name in groups
+        ],
+    )
     left.set_xscale("log")
     left.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     left.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -142,8 +174,15 @@ def length_figure(result: EvaluationResult) -> Figure:
     positions = np.arange(len(rates))
     bars = right.bar(positions, rates, color=WRONG)
     for bar, rate, count in zip(bars, rates, counts, strict=True):
-        right.annotate(f"{100 * rate:.1f}%\nn={count}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                       ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        right.annotate(
+            f"{100 * rate:.1f}%\nn={count}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     right.set_xticks(positions, labels, fontsize=8)
     right.set_ylim(0, max(0.05, max(rates) * 1.3))
     right.set_xlabel("article length bin (characters, equal-count bins)")
@@ -167,11 +206,24 @@ def per_class_figure(result: EvaluationResult) -> Figure:
     b2 = ax.bar(x + w / 2, wrong_counts, w, color=WRONG, label="incorrect")
     for bars in (b1, b2):
         for bar in bars:
-            ax.annotate(f"{int(bar.get_height())}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")
+            ax.annotate(
+                f"{int(bar.get_height())}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
     recalls = [result.metrics.per_class[n].recall for n in LABELS]
     supports = [result.metrics.per_class[n].support for n in LABELS]
-    ax.set_xticks(x, [f"true {n}\n(n={s}, recall {r:.3f})" for n, s, r in zip(LABELS, supports, recalls, strict=True)])
+    ax.set_xticks(
+        x,
+        [
+            f"true {n}\n(n={s}, recall {r:.3f})"
+            for n, s, r in zip(LABELS, supports, recalls, strict=True)
+        ],
+    )
     ax.set_ylabel("articles")
     ax.set_ylim(0, max(1, *right_counts, *wrong_counts) * 1.3)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

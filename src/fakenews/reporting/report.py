@@ -104,7 +104,12 @@ def display_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
     """Header and string rows of the table (quality with CIs, then efficiency), for any renderer."""
     header = ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]
     rows = [
-        [row.run, row.model, *(fmt_estimate(row.quality[m]) for m in METRICS), *efficiency_cells(row)]
+        [
+            row.run,
+            row.model,
+            *(fmt_estimate(row.quality[m]) for m in METRICS),
+            *efficiency_cells(row),
+        ]
         for row in result.rows
     ]
     return header, rows
@@ -124,7 +129,10 @@ def _md_safe(text: str) -> str:
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        "| " + " | ".join(_md(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -166,7 +174,17 @@ def result_label(result: ComparisonResult) -> str:
 
 
 def pairwise_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
-    header = ["A", "B", "acc. A − B (pt)", "95% CI (pt)", "A right, B wrong", "B right, A wrong", "McNemar p", "Holm p", "verdict"]
+    header = [
+        "A",
+        "B",
+        "acc. A − B (pt)",
+        "95% CI (pt)",
+        "A right, B wrong",
+        "B right, A wrong",
+        "McNemar p",
+        "Holm p",
+        "verdict",
+    ]
     rows = []
     for p in result.pairs:
         rows.append(
@@ -222,7 +240,14 @@ def _steps(manifest: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for step in manifest.get("steps") or []:
         if isinstance(step, Mapping):
-            rows.append([str(step.get("name", "")), str(step.get("rows_in", "")), str(step.get("removed", "")), str(step.get("rows_out", ""))])
+            rows.append(
+                [
+                    str(step.get("name", "")),
+                    str(step.get("rows_in", "")),
+                    str(step.get("removed", "")),
+                    str(step.get("rows_out", "")),
+                ]
+            )
     return rows
 
 
@@ -247,13 +272,24 @@ def leakage_text(manifest: Mapping[str, Any]) -> tuple[str, bool]:
     """One sentence on cross-split sharing and whether it is a problem."""
     leak = manifest.get("leakage")
     if not isinstance(leak, Mapping):
-        return "leakage figures not recorded in the manifest (prepared outside `fakenews prepare`?); run `fakenews audit SPLIT_DIR`.", True
+        return (
+            "leakage figures not recorded in the manifest (prepared outside `fakenews prepare`?); run `fakenews audit SPLIT_DIR`.",
+            True,
+        )
     exact = leak.get("exact_cross_split")
     near = leak.get("near_cross_split")
     thr = leak.get("near_threshold")
-    near_text = "near-duplicate detection was off" if near is None else f"{near} near-duplicate pairs (Jaccard ≥ {thr})"
+    near_text = (
+        "near-duplicate detection was off"
+        if near is None
+        else f"{near} near-duplicate pairs (Jaccard ≥ {thr})"
+    )
     bad = bool(exact) or bool(near)
-    verdict = "articles are shared across splits: test figures may be inflated" if bad else "no article is shared across splits"
+    verdict = (
+        "articles are shared across splits: test figures may be inflated"
+        if bad
+        else "no article is shared across splits"
+    )
     return f"{exact} exact-duplicate pairs across splits, {near_text} — {verdict}.", bad
 
 
@@ -276,7 +312,11 @@ def _recipe(run: RunRecord) -> list[tuple[str, str]]:
         items += [(f"baseline.{k}", v) for k, v in base.items()]
         items += [("chosen C", summary.get("chosen_C"))]
     else:
-        items += [("size", model.get("size")), ("max_length", data.get("max_length")), ("truncation", data.get("truncation"))]
+        items += [
+            ("size", model.get("size")),
+            ("max_length", data.get("max_length")),
+            ("truncation", data.get("truncation")),
+        ]
         for key in ("epochs", "learning_rate", "batch_size", "gradient_accumulation", "weight_decay", "warmup_ratio",
                     "scheduler", "metric", "precision"):  # fmt: skip
             items.append((key, train.get(key)))
@@ -321,16 +361,28 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
     if not result.same_split:
         out += [f"> **{result_label(result)}**", ""]
     if result.pairs:
-        out += ["**Verdicts** (McNemar exact, Holm-adjusted):", ""] + [f"- {p.sentence}" for p in result.pairs] + [""]
+        out += (
+            ["**Verdicts** (McNemar exact, Holm-adjusted):", ""]
+            + [f"- {p.sentence}" for p in result.pairs]
+            + [""]
+        )
 
     out += ["## 1. Data and leakage audit", ""]
     for fp, runs in _groups(result):
         m = runs[0].data_manifest
-        out += [f"**{runs[0].data_name}** — runs: {', '.join(r.name for r in runs)}; fingerprint `{fp}`", ""]
+        out += [
+            f"**{runs[0].data_name}** — runs: {', '.join(r.name for r in runs)}; fingerprint `{fp}`",
+            "",
+        ]
         if _inputs(m):
             out += [_md_table(["input", "format", "rows", "sha256"], _inputs(m)), ""]
         if _steps(m):
-            out += ["Cleaning steps:", "", _md_table(["step", "rows in", "removed", "rows out"], _steps(m)), ""]
+            out += [
+                "Cleaning steps:",
+                "",
+                _md_table(["step", "rows in", "removed", "rows out"], _steps(m)),
+                "",
+            ]
         out += [f"Split: {_split_text(m)}.", ""]
         if _counts(m):
             out += [_md_table(["split", "total", "fake", "real"], _counts(m)), ""]
@@ -348,7 +400,12 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
 
     out += ["## 5. Plots", ""]
     for name, caption in captions.items():
-        out += [f"**{PLOT_TITLES.get(name, name)}**", "", f"![{PLOT_TITLES.get(name, name)}](plots/{name}.png)", ""]
+        out += [
+            f"**{PLOT_TITLES.get(name, name)}**",
+            "",
+            f"![{PLOT_TITLES.get(name, name)}](plots/{name}.png)",
+            "",
+        ]
         if caption:  # also drawn under the plot
             out += [f"_{caption}_", ""]
     if not captions:
@@ -356,12 +413,24 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
 
     out += ["## 6. Error analysis", ""]
     for e in result.errors:
-        out += [f"**{e.run}**: {e.false_positives} false positives (real flagged fake), {e.false_negatives} false negatives (fake passed as real) of {e.n}.", ""]
+        out += [
+            f"**{e.run}**: {e.false_positives} false positives (real flagged fake), {e.false_negatives} false negatives (fake passed as real) of {e.n}.",
+            "",
+        ]
         if e.top:
             out += [
                 _md_table(
                     ["id", "kind", "P(fake)", "chars", "snippet"],
-                    [[f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "", _md_safe(m.snippet)] for m in e.top],
+                    [
+                        [
+                            f"`{m.id}`",
+                            m.kind,
+                            f"{m.prob_fake:.3f}",
+                            m.chars if m.chars is not None else "",
+                            _md_safe(m.snippet),
+                        ]
+                        for m in e.top
+                    ],
                 ),
                 "",
             ]
@@ -373,11 +442,23 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
     out += ["## 7. Cross-data-set matrix", ""]
     if result.has_cross_dataset:
         header, rows = cross_rows(result)
-        out += ["Accuracy; `*` marks the in-domain cell (the run's own test split).", "", _md_table(header, rows), ""]
+        out += [
+            "Accuracy; `*` marks the in-domain cell (the run's own test split).",
+            "",
+            _md_table(header, rows),
+            "",
+        ]
     else:
-        out += ["Not available: every run was evaluated on its own data set only (`fakenews evaluate RUN --data OTHER_SPLIT_DIR` adds one).", ""]
+        out += [
+            "Not available: every run was evaluated on its own data set only (`fakenews evaluate RUN --data OTHER_SPLIT_DIR` adds one).",
+            "",
+        ]
 
-    out += ["## 8. Notes and method", ""] + [f"- {n}" for n in result.notes] + [f"- {m}" for m in method_lines(result)]
+    out += (
+        ["## 8. Notes and method", ""]
+        + [f"- {n}" for n in result.notes]
+        + [f"- {m}" for m in method_lines(result)]
+    )
     return "\n".join(out) + "\n"
 
 
@@ -396,7 +477,11 @@ def cross_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
         cells = [row.run]
         for d in result.data_sets:
             cell = next((c for c in result.cross if c.run == row.run and c.data == d), None)
-            cells.append("not evaluated" if cell is None else f"{cell.accuracy:.4f}" + (" *" if cell.in_domain else "") + f" (n={cell.n})")
+            cells.append(
+                "not evaluated"
+                if cell is None
+                else f"{cell.accuracy:.4f}" + (" *" if cell.in_domain else "") + f" (n={cell.n})"
+            )
         rows.append(cells)
     return header, rows
 
@@ -407,7 +492,7 @@ def method_lines(result: ComparisonResult) -> list[str]:
         "percentile 95% intervals; for paired differences the same article indices are drawn for every model.",
         "ECE: 15 equal-width confidence bins, the count-weighted mean |accuracy − confidence|.",
         "Efficiency: copied from each run's efficiency.json (written by `fakenews benchmark`) and train_summary.json; "
-        "a missing file shows as \"not measured\" and the run is left out of the plot.",
+        'a missing file shows as "not measured" and the run is left out of the plot.',
     ]
     if result.same_split:
         lines.insert(
@@ -463,7 +548,9 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric_from: int = 99) -> str:
+def _html_table(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric_from: int = 99
+) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = []
     for row in rows:
@@ -490,18 +577,30 @@ def _results_table(result: ComparisonResult) -> str:
         f'<th class="group" colspan="{len(METRICS)}">quality on {_e(result.split)} (bootstrap 95% CI)</th>'
         f'<th class="group" colspan="{len(EFFICIENCY_TITLES)}">efficiency (measured)</th></tr>'
     )
-    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]) + "</tr>"
+    head = (
+        "<tr>"
+        + "".join(
+            f"<th>{_e(h)}</th>"
+            for h in ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]
+        )
+        + "</tr>"
+    )
     best = {m: _best_index(result, m) for m in METRICS}
     body = []
     for i, row in enumerate(result.rows):
-        cells = [f"<td><b>{_e(row.run)}</b></td>", f"<td>{_e(row.model)}<span class=\"ci\">{_e(row.kind)}</span></td>"]
+        cells = [
+            f"<td><b>{_e(row.run)}</b></td>",
+            f'<td>{_e(row.model)}<span class="ci">{_e(row.kind)}</span></td>',
+        ]
         for m in METRICS:
             est = row.quality[m]
             if est.value is None:
                 cells.append('<td class="na">undefined</td>')
                 continue
             cls = "num best" if i in best[m] else "num"
-            cells.append(f'<td class="{cls}">{est.value:.4f}<span class="ci">{_e(fmt_ci(est))}</span></td>')
+            cells.append(
+                f'<td class="{cls}">{est.value:.4f}<span class="ci">{_e(fmt_ci(est))}</span></td>'
+            )
         for j, text in enumerate(efficiency_cells(row)):
             if text == NOT_MEASURED:
                 cells.append(f'<td class="na">{NOT_MEASURED}</td>')
@@ -511,7 +610,11 @@ def _results_table(result: ComparisonResult) -> str:
                 ci = f"[{row.latency_ms_p50_ci[0]:.2f}, {row.latency_ms_p50_ci[1]:.2f}]"
             if j == 3 and row.throughput_per_s_ci:
                 ci = f"[{row.throughput_per_s_ci[0]:.1f}, {row.throughput_per_s_ci[1]:.1f}]"
-            cells.append(f'<td class="num">{_e(text)}' + (f'<span class="ci">{_e(ci)}</span>' if ci else "") + "</td>")
+            cells.append(
+                f'<td class="num">{_e(text)}'
+                + (f'<span class="ci">{_e(ci)}</span>' if ci else "")
+                + "</td>"
+            )
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="scroll"><table><thead>{groups}{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
 
@@ -521,7 +624,9 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: Mapping[str, str]) -> str:
+def render_html(
+    result: ComparisonResult, pngs: Mapping[str, bytes], captions: Mapping[str, str]
+) -> str:
     """``report.html``: one self-contained page (inline CSS, figures as data URIs, no external URL)."""
     from fakenews import __version__
 
@@ -531,20 +636,33 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
     add(f'<p class="sub">{_e(_scope(result).replace("`", ""))}</p>')
     if not result.same_split:
         add(f'<div class="label">{_e(result_label(result))}</div>')
-    add("<nav>" + "".join(f'<a href="#{k}">{i}. {_e(t)}</a>' for i, (k, t) in enumerate(SECTIONS, 1)) + "</nav>")
+    add(
+        "<nav>"
+        + "".join(f'<a href="#{k}">{i}. {_e(t)}</a>' for i, (k, t) in enumerate(SECTIONS, 1))
+        + "</nav>"
+    )
     if result.pairs:
-        add("<h3>Verdicts</h3><ul class=\"verdicts\">" + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs) + "</ul>")
+        add(
+            '<h3>Verdicts</h3><ul class="verdicts">'
+            + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs)
+            + "</ul>"
+        )
 
     # 1. data
     add('<h2 id="data">1. Data and leakage audit</h2>')
     for fp, runs in _groups(result):
         m = runs[0].data_manifest
         add(f"<h3>{_e(runs[0].data_name)}</h3>")
-        add(f"<p>Runs: {_e(', '.join(r.name for r in runs))}. Split fingerprint <code>{_e(fp or 'not recorded')}</code>.</p>")
+        add(
+            f"<p>Runs: {_e(', '.join(r.name for r in runs))}. Split fingerprint <code>{_e(fp or 'not recorded')}</code>.</p>"
+        )
         if _inputs(m):
             add(_html_table(["input", "format", "rows", "sha256"], _inputs(m), numeric_from=2))
         if _steps(m):
-            add("<p>Cleaning steps, in order:</p>" + _html_table(["step", "rows in", "removed", "rows out"], _steps(m), numeric_from=1))
+            add(
+                "<p>Cleaning steps, in order:</p>"
+                + _html_table(["step", "rows in", "removed", "rows out"], _steps(m), numeric_from=1)
+            )
         add(f"<p>Split: {_e(_split_text(m))}.</p>")
         if _counts(m):
             add(_html_table(["split", "total", "fake", "real"], _counts(m), numeric_from=1))
@@ -555,7 +673,9 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
     add('<h2 id="models">2. Models and recipes</h2><div class="figs cards">')
     for r in result.runs:
         items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _recipe(r))
-        add(f'<figure><h3 style="margin-top:0">{_e(r.name)}</h3><p class="sub"><code>{_e(r.path)}</code></p><dl class="recipe">{items}</dl></figure>')
+        add(
+            f'<figure><h3 style="margin-top:0">{_e(r.name)}</h3><p class="sub"><code>{_e(r.path)}</code></p><dl class="recipe">{items}</dl></figure>'
+        )
     add("</div>")
 
     # 3. table
@@ -564,7 +684,9 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
         add(f'<div class="label">{_e(result_label(result))}</div>')
     add(
         f"<p>Quality with percentile bootstrap 95% CIs over the test articles ({result.n_bootstrap:,} resamples, "
-        "seed " + _e(result.seed) + "); best value per column in bold. ms/article: p50 at batch size 1; articles/s: "
+        "seed "
+        + _e(result.seed)
+        + "); best value per column in bold. ms/article: p50 at batch size 1; articles/s: "
         "best batch size; both with their benchmark CIs. \u201cnot measured\u201d means the run has no such file.</p>"
     )
     add(_results_table(result))
@@ -577,7 +699,11 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
             f"difference (the same resampled articles for both models); Holm correction across {len(result.pairs)} pair(s) "
             f"at alpha = {result.alpha}.</p>"
         )
-        add("<ul class=\"verdicts\">" + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs) + "</ul>")
+        add(
+            '<ul class="verdicts">'
+            + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs)
+            + "</ul>"
+        )
         header, rows = pairwise_rows(result)
         add(_html_table(header, rows, numeric_from=2))
     else:
@@ -594,7 +720,9 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
             add(f"<figure>{_img(png, alt)}<figcaption><b>{_e(title)}</b></figcaption></figure>")
         add("</div>")
     else:
-        add("<p>No figure: no run has efficiency figures (run <code>fakenews benchmark RUN_DIR</code>).</p>")
+        add(
+            "<p>No figure: no run has efficiency figures (run <code>fakenews benchmark RUN_DIR</code>).</p>"
+        )
 
     # 6. errors
     add('<h2 id="errors">6. Error analysis</h2>')
@@ -605,8 +733,8 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
         )
         if e.top:
             rows_html = "".join(
-                f"<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.kind)}</td><td class=\"num\">{m.prob_fake:.3f}</td>"
-                f"<td class=\"num\">{_e(m.chars if m.chars is not None else '')}</td><td class=\"snip\">{_e(m.snippet)}</td></tr>"
+                f'<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.kind)}</td><td class="num">{m.prob_fake:.3f}</td>'
+                f'<td class="num">{_e(m.chars if m.chars is not None else "")}</td><td class="snip">{_e(m.snippet)}</td></tr>'
                 for m in e.top
             )
             add(
@@ -614,14 +742,18 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
                 f"<th>snippet (most confident mistakes first)</th></tr></thead><tbody>{rows_html}</tbody></table></div>"
             )
         elif e.source is None and (e.false_positives or e.false_negatives):
-            add("<p>No errors CSV in this run: snippets not available (re-run <code>fakenews evaluate</code>).</p>")
+            add(
+                "<p>No errors CSV in this run: snippets not available (re-run <code>fakenews evaluate</code>).</p>"
+            )
     if result.same_split:
         add(f"<p>{_e(_missed_text(result))}</p>")
 
     # 7. cross
     add('<h2 id="cross">7. Cross-data-set matrix</h2>')
     if result.has_cross_dataset:
-        add("<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>")
+        add(
+            "<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>"
+        )
         header, _rows = cross_rows(result)
         body = []
         for row in result.rows:
@@ -632,10 +764,14 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
                     cells.append('<td class="na">not evaluated</td>')
                 else:
                     cls = "num own" if cell.in_domain else "num"
-                    cells.append(f'<td class="{cls}">{cell.accuracy:.4f}{" *" if cell.in_domain else ""}<span class="ci">n = {cell.n}</span></td>')
+                    cells.append(
+                        f'<td class="{cls}">{cell.accuracy:.4f}{" *" if cell.in_domain else ""}<span class="ci">n = {cell.n}</span></td>'
+                    )
             body.append("<tr>" + "".join(cells) + "</tr>")
         head = "".join(f"<th>{_e(h)}</th>" for h in header)
-        add(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+        add(
+            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+        )
     else:
         add("<p>Not available: every run was evaluated on its own data set only "
             "(<code>fakenews evaluate RUN --data OTHER_SPLIT_DIR</code> adds one).</p>")  # fmt: skip
@@ -644,11 +780,13 @@ def render_html(result: ComparisonResult, pngs: Mapping[str, bytes], captions: M
     add('<h2 id="notes">8. Notes and method</h2><ul>')
     add("".join(f"<li>{_e(n)}</li>" for n in [*result.notes, *method_lines(result)]))
     add("</ul>")
-    add(f"<footer>Written by fakenews {_e(__version__)} <code>compare</code>. Files: {_e(', '.join(result.files))}.</footer>")
+    add(
+        f"<footer>Written by fakenews {_e(__version__)} <code>compare</code>. Files: {_e(', '.join(result.files))}.</footer>"
+    )
 
     title = _e(f"fakenews comparison — {', '.join(r.run for r in result.rows)}")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>{CSS}</style></head><body><main>\n"
         + "\n".join(parts)

@@ -14,7 +14,6 @@ server log. With an API key, ``/predict`` and ``/model`` need the header ``X-API
 page, the docs and ``/health`` hold no data and stay open.
 """
 
-
 import json
 import logging
 import secrets
@@ -76,7 +75,9 @@ def _request_models(limits: ServeLimits) -> tuple[type[BaseModel], type[BaseMode
         """One article. ``text`` must hold visible characters; ``title`` is optional."""
 
         model_config = ConfigDict(extra="forbid", strict=True)
-        title: text_field = Field(default="", description="Headline (optional); prepended to the text as in training.")
+        title: text_field = Field(
+            default="", description="Headline (optional); prepended to the text as in training."
+        )
         text: text_field = Field(description="Body of the article.")
 
         @field_validator("text")
@@ -127,7 +128,13 @@ class ErrorOut(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -196,14 +203,21 @@ def _field_errors(exc: RequestValidationError) -> tuple[int, str, str, list[dict
         msg = str(err.get("msg", "")).removeprefix("Value error, ")
         details.append({"loc": loc, "type": str(err.get("type", "")), "msg": msg})
     if any(d["type"] == "json_invalid" for d in details):
-        return 400, "malformed_json", "request body is not valid JSON; send a JSON object such as {\"text\": \"...\"}.", details
+        return (
+            400,
+            "malformed_json",
+            'request body is not valid JSON; send a JSON object such as {"text": "..."}.',
+            details,
+        )
     if not details:
         return 422, "invalid_request", "invalid request.", details
     first = details[0]
     where = ".".join(first["loc"]) or "body"
     message = f"{where}: {first['msg']}"
     if first["type"] == "missing" and not first["loc"]:
-        message = 'request body is missing; send {"text": "..."} or {"articles": [{"text": "..."}]}.'
+        message = (
+            'request body is missing; send {"text": "..."} or {"articles": [{"text": "..."}]}.'
+        )
     elif first["type"] in ("model_attributes_type", "model_type", "dict_type"):
         if first["loc"]:
             message = f'{where}: each article must be a JSON object such as {{"title": "...", "text": "..."}}.'
@@ -220,22 +234,38 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _served_accuracy(served: Any, export: Any, *, backend: str, long: str, fingerprint: str) -> dict[str, Any] | None:
+def _served_accuracy(
+    served: Any, export: Any, *, backend: str, long: str, fingerprint: str
+) -> dict[str, Any] | None:
     """Test accuracy measured on the model exactly as served (backend and long-article mode), or None.
 
     ``served`` is ``metrics/test<variant>.json`` written by ``fakenews evaluate`` with the same
     ``--backend`` and ``--long`` (``test.json``, ``test+onnx.json``, ``test+chunks.json``, ...);
     for an ONNX export served with truncation, ``onnx/export.json`` measured it too.
     """
-    same_setup = isinstance(served, dict) and served.get("backend", "torch") == backend and served.get("long", "truncate") == long
+    same_setup = (
+        isinstance(served, dict)
+        and served.get("backend", "torch") == backend
+        and served.get("long", "truncate") == long
+    )
     if same_setup and isinstance(served.get("accuracy"), int | float):
-        return {"accuracy": served["accuracy"], "n": served.get("n"), "source": f"metrics/test{_variant(backend, long)}.json"}
+        return {
+            "accuracy": served["accuracy"],
+            "n": served.get("n"),
+            "source": f"metrics/test{_variant(backend, long)}.json",
+        }
     exported = (
-        isinstance(export, dict) and long == "truncate" and export.get("split") == "test"
+        isinstance(export, dict)
+        and long == "truncate"
+        and export.get("split") == "test"
         and export.get("data_fingerprint") == fingerprint  # the run's own test split
     )
     if exported and isinstance(export.get("accuracy_onnx"), int | float):
-        return {"accuracy": export["accuracy_onnx"], "n": export.get("n"), "source": "onnx/export.json"}
+        return {
+            "accuracy": export["accuracy_onnx"],
+            "n": export.get("n"),
+            "source": "onnx/export.json",
+        }
     return None
 
 
@@ -246,7 +276,11 @@ def _variant(backend: str, long: str) -> str:
 
 
 def _static_page() -> str:
-    return resources.files("fakenews.serving").joinpath("static/index.html").read_text(encoding="utf-8")
+    return (
+        resources.files("fakenews.serving")
+        .joinpath("static/index.html")
+        .read_text(encoding="utf-8")
+    )
 
 
 # --------------------------------------------------------------------------- the app
@@ -283,9 +317,13 @@ def create_app(
     run = RunDir.open(run_dir)
     limits = limits or ServeLimits()
     if api_key is not None and not api_key.strip():
-        raise FakeNewsError("--api-key is empty; pass a non-empty key or leave it out to serve without one.")
+        raise FakeNewsError(
+            "--api-key is empty; pass a non-empty key or leave it out to serve without one."
+        )
     if predictor is None:
-        predictor = load_run_predictor(run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True)
+        predictor = load_run_predictor(
+            run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True
+        )
     names = label_names(run)
     config = run.read_config()
     model_name = str((config.get("model") or {}).get("name", run.path.name))
@@ -305,7 +343,11 @@ def create_app(
     # Our own limiter, not FastAPI's max_body_size: that one answers plain text (not our JSON
     # error shape) when Content-Length already exceeds the limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
-    header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Needed when the server was started with --api-key.")
+    header = APIKeyHeader(
+        name=API_KEY_HEADER,
+        auto_error=False,
+        description="Needed when the server was started with --api-key.",
+    )
 
     def check_key(given: Annotated[str | None, Depends(header)]) -> None:
         if api_key is None:
@@ -316,7 +358,9 @@ def create_app(
     @app.exception_handler(_Unauthorized)
     async def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
         return error_response(
-            401, "unauthorized", f"missing or wrong API key; send it in the {API_KEY_HEADER} header.",
+            401,
+            "unauthorized",
+            f"missing or wrong API key; send it in the {API_KEY_HEADER} header.",
             headers={"WWW-Authenticate": API_KEY_HEADER},
         )
 
@@ -325,7 +369,8 @@ def create_app(
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media and media != "application/json" and not media.endswith("+json"):
             return error_response(
-                415, "unsupported_media_type",
+                415,
+                "unsupported_media_type",
                 f"request body has Content-Type {media}; send JSON with the header Content-Type: application/json.",
             )
         status, code, message, details = _field_errors(exc)
@@ -333,7 +378,12 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        codes = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }
         message = {
             400: 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
             404: f"no such endpoint {request.url.path}; see /docs.",
@@ -341,19 +391,26 @@ def create_app(
             413: f"request body is larger than the limit of {limits.max_body_bytes:,} bytes; send fewer or shorter articles.",
         }
         return error_response(
-            exc.status_code, codes.get(exc.status_code, "http_error"), message.get(exc.status_code, str(exc.detail)),
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            message.get(exc.status_code, str(exc.detail)),
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed to answer; the cause is in its log.")
+        return error_response(
+            500, "internal_error", "the server failed to answer; the cause is in its log."
+        )
 
     def _predict(texts: list[str]) -> list[PredictionOut]:
         with lock:
             probs = predictor.predict_proba(texts)
-        return [PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake) for p in to_predictions(probs, names)]
+        return [
+            PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake)
+            for p in to_predictions(probs, names)
+        ]
 
     @app.post(
         "/predict",
@@ -371,11 +428,25 @@ def create_app(
     def health() -> dict[str, Any]:
         return {"status": "ok", "model": model_name, "backend": backend}
 
-    @app.get("/model", dependencies=[Depends(check_key)], summary="What is served and its measured figures")
+    @app.get(
+        "/model",
+        dependencies=[Depends(check_key)],
+        summary="What is served and its measured figures",
+    )
     def model_info() -> dict[str, Any]:
         test = _read_json(run.metrics("test"))
         export = _read_json(run.onnx / "export.json") if backend == "onnx" else None
-        keys = ("n", "accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "roc_auc", "fpr", "fnr")
+        keys = (
+            "n",
+            "accuracy",
+            "f1_weighted",
+            "f1_macro",
+            "precision_weighted",
+            "recall_weighted",
+            "roc_auc",
+            "fpr",
+            "fnr",
+        )
         return {
             "name": model_name,
             "kind": kind,
@@ -386,8 +457,11 @@ def create_app(
             "data_fingerprint": run.data_fingerprint,
             "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
             "served_accuracy": _served_accuracy(
-                _read_json(run.metrics("test" + _variant(backend, long))), export,
-                backend=backend, long=long, fingerprint=run.data_fingerprint,
+                _read_json(run.metrics("test" + _variant(backend, long))),
+                export,
+                backend=backend,
+                long=long,
+                fingerprint=run.data_fingerprint,
             ),
             "efficiency": _read_json(run.efficiency),
             "export": export,
