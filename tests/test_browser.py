@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,20 +36,13 @@ ARTICLE = (
 )
 
 
-@pytest.fixture(scope="module")
-def server(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """uvicorn serving a copy of the tiny run (with a measured-accuracy file) on a free port."""
+KEY = "s3cret-key"
+
+
+@contextmanager
+def _uvicorn(app: object) -> Iterator[str]:
     import uvicorn
 
-    from fakenews.serving import create_app
-
-    run = tmp_path_factory.mktemp("browser") / "run"
-    shutil.copytree(tiny_run_dir, run, ignore=shutil.ignore_patterns("checkpoints"))
-    (run / "metrics").mkdir(exist_ok=True)
-    (run / "metrics" / "test.json").write_text(
-        json.dumps({"n": 12, "accuracy": 0.75}), encoding="utf-8"
-    )
-    app = create_app(run)
     # Bind first: the socket listens before the thread starts, so no start-up wait is needed.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -63,6 +57,36 @@ def server(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def served_run(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny run with a measured-accuracy file."""
+    run = tmp_path_factory.mktemp("browser") / "run"
+    shutil.copytree(tiny_run_dir, run, ignore=shutil.ignore_patterns("checkpoints"))
+    (run / "metrics").mkdir(exist_ok=True)
+    (run / "metrics" / "test.json").write_text(
+        json.dumps({"n": 12, "accuracy": 0.75}), encoding="utf-8"
+    )
+    return run
+
+
+@pytest.fixture(scope="module")
+def server(served_run: Path) -> Iterator[str]:
+    """uvicorn serving the run on a free port, no API key."""
+    from fakenews.serving import create_app
+
+    with _uvicorn(create_app(served_run)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def keyed_server(served_run: Path) -> Iterator[str]:
+    """The same run served with --api-key."""
+    from fakenews.serving import create_app
+
+    with _uvicorn(create_app(served_run, api_key=KEY)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +157,29 @@ def test_blank_article_shows_a_message(server: str, browser: object) -> None:
     page.click("#check")
     page.wait_for_function("document.getElementById('error').textContent.includes('at most')")
     assert page.text_content("#error") == "text: String should have at most 100000 characters"
+
+
+def test_api_key_in_the_address_bar_once(keyed_server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    # Without the key even the page is refused, with the one-line JSON error.
+    response = page.goto(keyed_server)
+    assert response is not None and response.status == 401
+    assert "missing or wrong API key" in (page.text_content("body") or "")
+    # With it in the address bar once: the page loads, the key leaves the address bar, and the
+    # page's own requests to /model and /predict pass on the cookie the server set.
+    response = page.goto(keyed_server + "?api_key=" + KEY)
+    assert response is not None and response.status == 200
+    page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
+    assert "api_key" not in page.url
+    page.fill("#text", ARTICLE)
+    page.click("#check")
+    page.wait_for_selector("#verdict.show")
+    assert page.text_content("#label") in ("FAKE", "REAL")
+    assert page.is_hidden("#key-row")
+    # /docs (its Swagger UI scripts come from a CDN, so it cannot render offline) and the
+    # /openapi.json it fetches are let in by the same cookie.
+    response = page.goto(keyed_server + "docs")
+    assert response is not None and response.status == 200
+    status = page.evaluate("async () => (await fetch('openapi.json')).status")
+    assert status == 200

@@ -310,20 +310,46 @@ def test_api_key_guards_everything_but_health(tiny_run_dir: Path) -> None:
         create_app(tiny_run_dir, api_key=KEY, predictor=FixedPredictor()),
         raise_server_exceptions=False,
     )
-    message = f"missing or wrong API key; send it in the {API_KEY_HEADER} header."
+    message = (
+        f"missing or wrong API key; send it in the {API_KEY_HEADER} header "
+        "(in a browser, open /?api_key=KEY once)."
+    )
     for headers in ({}, {API_KEY_HEADER: "wrong"}, {API_KEY_HEADER: ""}):
         response = client.post("/predict", json={"text": "x"}, headers=headers)
         assert_error(response, 401, "unauthorized", message)
-        assert_error(client.get("/model", headers=headers), 401, "unauthorized", message)
+        for path in ("/model", "/", "/docs", "/openapi.json", "/no-such-page"):
+            assert_error(client.get(path, headers=headers), 401, "unauthorized", message)
     good = {API_KEY_HEADER: KEY}
     assert (
         client.post("/predict", json={"text": "aliens"}, headers=good).json()["label_name"]
         == "fake"
     )
     assert client.get("/model", headers=good).json()["api_key_required"] is True
+    for path in ("/", "/docs", "/openapi.json"):
+        assert client.get(path, headers=good).status_code == 200
     assert client.get("/health").status_code == 200
     # A bad body without the key is still a 401: the key is checked first and nothing leaks.
     assert_error(client.post("/predict", json={"text": ""}), 401, "unauthorized", message)
+    # The key only works in the query on a GET, and a wrong one sets no cookie.
+    assert_error(client.get("/?api_key=wrong"), 401, "unauthorized", message)
+    assert "fakenews_api_key" not in client.cookies
+    response = client.post(f"/predict?api_key={KEY}", json={"text": "x"})
+    assert_error(response, 401, "unauthorized", message)
+
+
+def test_api_key_in_the_address_bar_once_sets_a_strict_cookie(tiny_run_dir: Path) -> None:
+    client = TestClient(create_app(tiny_run_dir, api_key=KEY, predictor=FixedPredictor()))
+    page = client.get(f"/?api_key={KEY}")
+    assert page.status_code == 200 and "<form" in page.text
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith(f"fakenews_api_key={KEY}")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    # The page's own requests (and /docs fetching /openapi.json) now carry the cookie.
+    assert client.get("/model").json()["api_key_required"] is True
+    assert client.post("/predict", json={"text": "aliens"}).json()["label_name"] == "fake"
+    assert client.get("/openapi.json").status_code == 200
+    # A wrong header is not rescued by a good cookie.
+    assert client.get("/model", headers={API_KEY_HEADER: "wrong"}).status_code == 401
 
 
 def test_bad_app_settings(tiny_run_dir: Path, tmp_path: Path) -> None:

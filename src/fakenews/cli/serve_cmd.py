@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
                 "--api-key",
                 envvar="FAKENEWS_API_KEY",
                 show_default=False,
-                help="Require this key in the X-API-Key header of /predict and /model (or env FAKENEWS_API_KEY).",
+                help="Require this key on every endpoint but /health: header X-API-Key, or open /?api_key=KEY in a browser (or env FAKENEWS_API_KEY).",
             ),
         ] = None,
         backend: BackendOpt = "torch",

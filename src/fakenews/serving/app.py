@@ -10,8 +10,9 @@
 Every error is JSON ``{"error": {"code": ..., "message": ..., "details": [...]}}`` with a 4xx
 status (400 malformed JSON, 401 API key, 404/405 route, 413 body too large, 422 invalid
 article); an unexpected failure is a 500 with a generic message and the traceback only in the
-server log. With an API key, ``/predict`` and ``/model`` need the header ``X-API-Key``; the
-page, the docs and ``/health`` hold no data and stay open.
+server log. With an API key, every endpoint but ``/health`` needs it: API clients send the
+header ``X-API-Key``; a browser opens ``/?api_key=KEY`` once, which sets an HttpOnly,
+SameSite=Strict cookie that the page, ``/docs`` and their requests then carry.
 """
 
 import json
@@ -19,6 +20,7 @@ import logging
 import secrets
 import threading
 from dataclasses import asdict, dataclass
+from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +41,13 @@ from fakenews.splits import combine
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
+API_KEY_QUERY = "api_key"
+API_KEY_COOKIE = "fakenews_api_key"
+OPEN_PATHS = frozenset({"/health"})
+UNAUTHORIZED_MESSAGE = (
+    f"missing or wrong API key; send it in the {API_KEY_HEADER} header "
+    f"(in a browser, open /?{API_KEY_QUERY}=KEY once)."
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,64 @@ class _BodyTooLarge(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=413, detail="request body too large")
+
+
+class ApiKeyMiddleware:
+    """401 for every path but ``/health`` unless the request carries the key.
+
+    The key is read from the ``X-API-Key`` header, else the session cookie, else (GET only)
+    the ``api_key`` query parameter; a good key from the query sets the cookie, so a browser
+    needs the key in its address bar only once. Checked before anything else runs, so a bad
+    request without the key learns nothing but 401.
+    """
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self.app = app
+        self.key = api_key.encode()
+
+    def _ok(self, given: str | None) -> bool:
+        return given is not None and secrets.compare_digest(given.encode(), self.key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        header = request.headers.get(API_KEY_HEADER)
+        cookie = request.cookies.get(API_KEY_COOKIE)
+        query = request.query_params.get(API_KEY_QUERY) if request.method == "GET" else None
+        given = header if header is not None else cookie if cookie is not None else query
+        if not self._ok(given):
+            response = error_response(
+                401,
+                "unauthorized",
+                UNAUTHORIZED_MESSAGE,
+                headers={"WWW-Authenticate": API_KEY_HEADER},
+            )
+            await response(scope, receive, send)
+            return
+        if given is query and given is not None:
+            cookie_header = _key_cookie(self.key.decode())
+
+            async def send_with_cookie(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], cookie_header]
+                await send(message)
+
+            await self.app(scope, receive, send_with_cookie)
+            return
+        await self.app(scope, receive, send)
+
+
+def _key_cookie(key: str) -> tuple[bytes, bytes]:
+    cookie = SimpleCookie()
+    cookie[API_KEY_COOKIE] = key
+    morsel = cookie[API_KEY_COOKIE]
+    morsel["httponly"] = True
+    morsel["samesite"] = "Strict"
+    morsel["path"] = "/"
+    return b"set-cookie", morsel.OutputString().encode("latin-1")
 
 
 class BodyLimitMiddleware:
@@ -301,8 +368,8 @@ def create_app(
 
     Args:
         run_dir: a run dir written by ``fakenews train``.
-        api_key: when set, ``/predict`` and ``/model`` need the header ``X-API-Key`` with this
-            value (401 otherwise); default None (no key).
+        api_key: when set, every endpoint but ``/health`` needs this value (header
+            ``X-API-Key``, or the cookie set by ``/?api_key=KEY``; 401 otherwise); default None.
         limits: request limits (:class:`ServeLimits`; default its defaults).
         backend: ``torch`` (default) or ``onnx`` (``fakenews export`` first).
         long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
@@ -349,20 +416,12 @@ def create_app(
         description="Needed when the server was started with --api-key.",
     )
 
-    def check_key(given: Annotated[str | None, Depends(header)]) -> None:
-        if api_key is None:
-            return
-        if given is None or not secrets.compare_digest(given.encode(), api_key.encode()):
-            raise _Unauthorized
+    # Added last, so it runs first: no body is read for a request without the key.
+    if api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
 
-    @app.exception_handler(_Unauthorized)
-    async def _unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
-        return error_response(
-            401,
-            "unauthorized",
-            f"missing or wrong API key; send it in the {API_KEY_HEADER} header.",
-            headers={"WWW-Authenticate": API_KEY_HEADER},
-        )
+    def check_key(given: Annotated[str | None, Depends(header)]) -> None:
+        """Declares the key in the OpenAPI docs; ApiKeyMiddleware enforces it."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -477,7 +536,3 @@ def create_app(
     app.state.predictor = predictor
     app.state.run = run
     return app
-
-
-class _Unauthorized(Exception):
-    pass
