@@ -262,6 +262,25 @@ def test_torchrun_two_processes_write_one_run_dir(tiny_split_dir: Path, tmp_path
     )  # one writer
 
 
+def test_accelerate_launch_two_processes_on_cpu(tiny_split_dir: Path, tmp_path: Path) -> None:
+    # `--multi_gpu` picks accelerate's torch.distributed launcher; without CUDA our training runs
+    # it on gloo (plain `--cpu` would start a single process without an MPI config).
+    out = tmp_path / "acc"
+    overrides = settings(tmp_path, "train.epochs=1")
+    accelerate = Path(sys.executable).with_name("accelerate")
+    result = subprocess.run(
+        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no",
+         "-m", "fakenews", *cli_args(tiny_split_dir, out, overrides)],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("run dir:") == 1
+    summary = json.loads(RunDir.open(out).train_summary.read_text())
+    assert summary["world_size"] == 2 and summary["device"] == "cpu"
+    assert summary["global_step"] == 3  # 40 articles / (batch 8 x 2 processes)
+
+
 # ------------------------------------------------------------------------------ bad input
 
 
