@@ -260,6 +260,19 @@ def test_torchrun_two_processes_write_one_run_dir(tiny_split_dir: Path, tmp_path
     assert (
         len([line for line in run.history.read_text().splitlines() if "eval_f1" in line]) == 2
     )  # one writer
+    # The logged validation loss is the real mean cross-entropy, not world_size times it.
+    import pandas as pd
+
+    from fakenews.inference import load_predictor
+
+    best_step = int(summary["best_checkpoint"].rsplit("-", 1)[1])
+    rows = [json.loads(line) for line in run.history.read_text().splitlines()]
+    logged = next(r["eval_loss"] for r in rows if r["step"] == best_step and "eval_loss" in r)
+    validation = pd.read_csv(tiny_split_dir / "validation.csv")
+    probs = load_predictor(out).predict_proba(validation["combined_text"].tolist())
+    labels = validation["label"].to_numpy()
+    expected = float(np.mean(-np.log(probs[np.arange(len(labels)), labels])))
+    assert logged == pytest.approx(expected, rel=1e-3)
 
 
 def test_accelerate_launch_two_processes_on_cpu(tiny_split_dir: Path, tmp_path: Path) -> None:

@@ -395,6 +395,11 @@ def _training_arguments(
         run_name=run.path.name,
         save_only_model=False,  # optimizer + scheduler + RNG states: exact --resume
         ddp_find_unused_parameters=False,
+        # One label per article, so each process's loss is already a mean over its batch and
+        # DDP's gradient averaging is exact. Left on, transformers 5 multiplies that mean by the
+        # number of processes (it expects a token-summed LM loss): logged train and eval losses
+        # came out 2x under 2 processes and the gradient-norm clip bit twice as early.
+        average_tokens_across_devices=False,
     )
 
 
