@@ -292,6 +292,7 @@ def benchmark(
     device: str = "auto",
     threads: int | None = None,
     quiet: bool = False,
+    precision: str = "fp32",
 ) -> EfficiencyResult:
     """Measure size, latency and throughput of a run and write ``efficiency.json`` + the model card.
 
@@ -307,6 +308,8 @@ def benchmark(
         threads: torch intra-op threads during the measurement; default None leaves torch's own
             choice (restored afterwards when set).
         quiet: no progress bars when True.
+        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run); the
+            measured path (``efficiency.json``'s ``path``) names it.
     """
     import torch
 
@@ -325,6 +328,7 @@ def benchmark(
             backend=backend,
             device=device,
             quiet=quiet,
+            precision=precision,
         )
     finally:
         torch.set_num_threads(before)
@@ -340,6 +344,7 @@ def _benchmark(
     backend: str,
     device: str,
     quiet: bool,
+    precision: str = "fp32",
 ) -> EfficiencyResult:
     import torch
 
@@ -370,7 +375,12 @@ def _benchmark(
     usable = [b for b in sizes if b <= len(texts)] or [sizes[0]]
 
     predictor = load_predictor(
-        run, backend=backend, device=device, batch_size=max(usable), quiet=True
+        run,
+        backend=backend,
+        device=device,
+        batch_size=max(usable),
+        quiet=True,
+        precision=precision,  # type: ignore[arg-type]
     )
     dev = str(getattr(predictor, "device", "cpu"))
     cuda = dev.startswith("cuda")

@@ -254,6 +254,7 @@ class EvaluationResult:
     errors: pd.DataFrame
     long: str = "truncate"
     backend: str = "torch"
+    precision: str = "fp32"
     files: tuple[Path, ...] = field(default_factory=tuple)
 
     @property
@@ -275,7 +276,13 @@ class EvaluationResult:
             "data_fingerprint": self.data_fingerprint,
             "in_domain": self.in_domain,
         }
-        return {**head, **self.metrics.to_dict(), "long": self.long, "backend": self.backend}
+        return {
+            **head,
+            **self.metrics.to_dict(),
+            "long": self.long,
+            "backend": self.backend,
+            "precision": self.precision,
+        }
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -409,13 +416,20 @@ def run_split_dir(run: RunDir) -> Path:
     return path
 
 
-def variant_suffix(*, long: str = "truncate", backend: str = "torch") -> str:
-    """``""`` for the default inference (torch, truncate); else ``+chunks``, ``+onnx`` or ``+onnx+chunks``.
+def variant_suffix(
+    *, long: str = "truncate", backend: str = "torch", precision: str = "fp32"
+) -> str:
+    """``""`` for the default inference (torch fp32, truncate); else ``+onnx``, ``+bf16``,
+    ``+chunks`` or a combination (``+bf16+chunks``).
 
     Appended to the evaluation key, so ``metrics/test.json`` always holds the default inference
     and another variant never overwrites it.
     """
-    return ("+onnx" if backend == "onnx" else "") + ("+chunks" if long == "chunks" else "")
+    return (
+        ("+onnx" if backend == "onnx" else "")
+        + ("" if precision == "fp32" else f"+{precision}")
+        + ("+chunks" if long == "chunks" else "")
+    )
 
 
 def evaluate(
@@ -428,6 +442,7 @@ def evaluate(
     batch_size: int | None = None,
     device: str = "auto",
     quiet: bool = False,
+    precision: Literal["fp32", "bf16"] = "fp32",
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
 
@@ -438,9 +453,11 @@ def evaluate(
         split: ``test`` (default), ``validation`` or ``train``.
         long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
         backend: ``torch`` (default) or ``onnx`` (needs ``fakenews export`` first).
-        batch_size: texts per forward pass; default 16 on CPU, 64 on CUDA.
+        batch_size: texts per forward pass; default 8 on CPU, 64 on CUDA.
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
         quiet: no progress bars when True.
+        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run, on a GPU
+            or a CPU with native bf16); a bf16 evaluation is keyed ``test+bf16``.
 
     Returns:
         The :class:`EvaluationResult`; its ``files`` lists what was written.
@@ -457,11 +474,19 @@ def evaluate(
     in_domain = split_dir.fingerprint == run.data_fingerprint
     data_name = None if in_domain else split_dir.name
     predictor = load_predictor(
-        run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet
+        run,
+        backend=backend,
+        long=long,
+        batch_size=batch_size,
+        device=device,
+        quiet=quiet,
+        precision=precision,
     )
     if getattr(predictor, "kind", "") == "baseline":
         long = "truncate"  # the baseline reads whole articles either way: same result, same key
-    key = eval_key(split, data_name) + variant_suffix(long=long, backend=backend)
+    key = eval_key(split, data_name) + variant_suffix(
+        long=long, backend=backend, precision=precision
+    )
     logger.info(
         "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
     )
@@ -494,6 +519,7 @@ def evaluate(
         errors=error_table(frame, probs[:, 1]),
         long=long,
         backend=backend,
+        precision=precision,
     )
     files = write_evaluation(run, result)
     return replace(result, files=tuple(files))

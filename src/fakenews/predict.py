@@ -118,13 +118,20 @@ def load_run_predictor(
     batch_size: int | None = None,
     device: str = "auto",
     quiet: bool = True,
+    precision: str = "fp32",
 ) -> Any:
     """The run's predictor (:func:`fakenews.inference.load_predictor`), loaded once."""
     from fakenews.inference import load_predictor
 
     return load_predictor(
-        run_dir, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet
-    )  # type: ignore[arg-type]
+        run_dir,
+        backend=backend,  # type: ignore[arg-type]
+        long=long,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        device=device,
+        quiet=quiet,
+        precision=precision,  # type: ignore[arg-type]
+    )
 
 
 def predict_texts(
@@ -137,6 +144,7 @@ def predict_texts(
     device: str = "auto",
     quiet: bool = True,
     predictor: Any | None = None,
+    precision: str = "fp32",
 ) -> list[Prediction]:
     """Predict each of ``texts`` (in order) with the run in ``run_dir``.
 
@@ -149,11 +157,19 @@ def predict_texts(
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
         quiet: no progress bar when True (default).
         predictor: an already loaded predictor to use instead of loading one (default None).
+        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run, on a GPU
+            or a CPU with native bf16: faster, probabilities within about 0.01).
     """
     run = RunDir.open(run_dir)
     texts = check_texts(texts)
     predictor = predictor or load_run_predictor(
-        run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=quiet
+        run,
+        backend=backend,
+        long=long,
+        batch_size=batch_size,
+        device=device,
+        quiet=quiet,
+        precision=precision,
     )
     return to_predictions(predictor.predict_proba(texts), label_names(run))
 
@@ -174,6 +190,7 @@ def predict_file(
     quiet: bool = True,
     predictor: Any | None = None,
     stdin: IO[Any] | None = None,
+    precision: str = "fp32",
 ) -> PredictFileResult:
     """Stream ``input`` through the run's predictor and write ``id,pred,label_name,prob_fake``.
 
@@ -187,7 +204,7 @@ def predict_file(
         text_column: column (CSV) or field (JSONL) with the text; default ``combined_text``,
             else ``text`` (with ``title`` prepended when present).
         id_column: column/field with ids (default ``id``); row numbers when absent.
-        backend, long, batch_size, device: as in :func:`predict_texts`.
+        backend, long, batch_size, device, precision: as in :func:`predict_texts`.
         chunk_size: rows per read-predict-write step (default 1000); memory depends on it,
             not on the file's length.
         quiet: no progress bar when True (default).
@@ -210,7 +227,13 @@ def predict_file(
             chunks, None
         )  # a missing column or bad first row fails before any loading or output
         predictor = predictor or load_run_predictor(
-            run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True
+            run,
+            backend=backend,
+            long=long,
+            batch_size=batch_size,
+            device=device,
+            quiet=True,
+            precision=precision,
         )
         names = label_names(run)
         start = time.perf_counter()

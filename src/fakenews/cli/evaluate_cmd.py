@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fakenews.cli.common import Quiet
+from fakenews.cli.common import Precision, Quiet
 
 if TYPE_CHECKING:
     from fakenews.efficiency import EfficiencyResult
@@ -45,9 +45,10 @@ def register(app: typer.Typer) -> None:
         ] = "torch",
         batch_size: Annotated[
             int | None,
-            typer.Option("--batch-size", help="Texts per forward pass (default 16 CPU, 64 GPU)."),
+            typer.Option("--batch-size", help="Texts per forward pass (default 8 CPU, 64 GPU)."),
         ] = None,
         device: DeviceOpt = "auto",
+        precision: Precision = "fp32",
         quiet: Quiet = False,
     ) -> None:
         """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
@@ -57,7 +58,7 @@ def register(app: typer.Typer) -> None:
         configure_logging(quiet=quiet)
         result = evaluate(
             run_dir, data=data, split=split, long=long, backend=backend,  # type: ignore[arg-type]
-            batch_size=batch_size, device=device, quiet=quiet,
+            batch_size=batch_size, device=device, quiet=quiet, precision=precision,  # type: ignore[arg-type]
         )  # fmt: skip
         _print_metrics(result, run_dir)
 
@@ -78,6 +79,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         backend: Annotated[str, typer.Option("--backend", help="torch | onnx.")] = "torch",
         device: DeviceOpt = "auto",
+        precision: Precision = "fp32",
         threads: Annotated[
             int | None,
             typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
@@ -91,7 +93,7 @@ def register(app: typer.Typer) -> None:
         configure_logging(quiet=quiet)
         result = benchmark(
             run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
-            backend=backend, device=device, threads=threads, quiet=quiet,
+            backend=backend, device=device, threads=threads, quiet=quiet, precision=precision,
         )  # fmt: skip
         _print_efficiency(result, run_dir)
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from fakenews.cli.common import Quiet
+from fakenews.cli.common import Precision, Quiet
 from fakenews.errors import FakeNewsError
 
 RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
         long: LongOpt = "truncate",
         batch_size: BatchOpt = None,
         device: DeviceOpt = "auto",
+        precision: Precision = "fp32",
         quiet: Quiet = False,
     ) -> None:
         """Score articles: TEXT arguments (label and probability per line) or a whole file."""
@@ -93,7 +94,13 @@ def register(app: typer.Typer) -> None:
             raise FakeNewsError(
                 'nothing to score; pass article texts (`fakenews predict RUN_DIR "text"`) or --input FILE (- for stdin).'
             )
-        common = {"backend": backend, "long": long, "batch_size": batch_size, "device": device}
+        common = {
+            "backend": backend,
+            "long": long,
+            "batch_size": batch_size,
+            "device": device,
+            "precision": precision,
+        }
         if input is None:
             if output is not None:
                 raise FakeNewsError(
@@ -144,6 +151,7 @@ def register(app: typer.Typer) -> None:
         long: LongOpt = "truncate",
         batch_size: BatchOpt = None,
         device: DeviceOpt = "auto",
+        precision: Precision = "fp32",
         max_articles: Annotated[
             int, typer.Option("--max-articles", help="Most articles per request.")
         ] = 64,
@@ -179,6 +187,7 @@ def register(app: typer.Typer) -> None:
                 long=long,  # type: ignore[arg-type]
                 batch_size=batch_size,
                 device=device,
+                precision=precision,  # type: ignore[arg-type]
             )
             if api_key is None and host not in ("127.0.0.1", "localhost", "::1"):
                 logging.getLogger("fakenews").warning(

@@ -302,28 +302,37 @@ def _read_json(path: Path) -> Any:
 
 
 def _served_accuracy(
-    served: Any, export: Any, *, backend: str, long: str, fingerprint: str
+    served: Any,
+    export: Any,
+    *,
+    backend: str,
+    long: str,
+    fingerprint: str,
+    precision: str = "fp32",
 ) -> dict[str, Any] | None:
-    """Test accuracy measured on the model exactly as served (backend and long-article mode), or None.
+    """Test accuracy measured on the model exactly as served (backend, precision, long mode), or None.
 
     ``served`` is ``metrics/test<variant>.json`` written by ``fakenews evaluate`` with the same
-    ``--backend`` and ``--long`` (``test.json``, ``test+onnx.json``, ``test+chunks.json``, ...);
+    ``--backend``, ``--precision`` and ``--long`` (``test.json``, ``test+onnx.json``,
+    ``test+bf16.json``, ``test+chunks.json``, ...);
     for an ONNX export served with truncation, ``onnx/export.json`` measured it too.
     """
     same_setup = (
         isinstance(served, dict)
         and served.get("backend", "torch") == backend
         and served.get("long", "truncate") == long
+        and served.get("precision", "fp32") == precision
     )
     if same_setup and isinstance(served.get("accuracy"), int | float):
         return {
             "accuracy": served["accuracy"],
             "n": served.get("n"),
-            "source": f"metrics/test{_variant(backend, long)}.json",
+            "source": f"metrics/test{_variant(backend, long, precision)}.json",
         }
     exported = (
         isinstance(export, dict)
         and long == "truncate"
+        and precision == "fp32"
         and export.get("split") == "test"
         and export.get("data_fingerprint") == fingerprint  # the run's own test split
     )
@@ -336,10 +345,10 @@ def _served_accuracy(
     return None
 
 
-def _variant(backend: str, long: str) -> str:
+def _variant(backend: str, long: str, precision: str = "fp32") -> str:
     from fakenews.evaluation import variant_suffix
 
-    return variant_suffix(long=long, backend=backend)
+    return variant_suffix(long=long, backend=backend, precision=precision)
 
 
 def _static_page() -> str:
@@ -363,6 +372,7 @@ def create_app(
     batch_size: int | None = None,
     device: str = "auto",
     predictor: Any | None = None,
+    precision: Literal["fp32", "bf16"] = "fp32",
 ) -> FastAPI:
     """The FastAPI app serving the run in ``run_dir``; the model is loaded here, once.
 
@@ -374,10 +384,12 @@ def create_app(
         backend: ``torch`` (default) or ``onnx`` (``fakenews export`` first).
         long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
         batch_size: texts per forward pass (a request's articles are sorted by length and
-            batched); default 16 on CPU, 64 on CUDA.
+            batched); default 8 on CPU, 64 on CUDA.
         device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
         predictor: an already loaded predictor with ``predict_proba`` (tests inject one);
             default None loads the run's.
+        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run, on a GPU
+            or a CPU with native bf16).
     """
     from fakenews.predict import load_run_predictor
 
@@ -389,7 +401,13 @@ def create_app(
         )
     if predictor is None:
         predictor = load_run_predictor(
-            run, backend=backend, long=long, batch_size=batch_size, device=device, quiet=True
+            run,
+            backend=backend,
+            long=long,
+            batch_size=batch_size,
+            device=device,
+            quiet=True,
+            precision=precision,
         )
     names = label_names(run)
     config = run.read_config()
@@ -510,17 +528,19 @@ def create_app(
             "name": model_name,
             "kind": kind,
             "backend": backend,
+            "precision": precision,
             "long": long,
             "run_dir": run.path.name,
             "labels": {"0": names[0], "1": names[1]},
             "data_fingerprint": run.data_fingerprint,
             "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
             "served_accuracy": _served_accuracy(
-                _read_json(run.metrics("test" + _variant(backend, long))),
+                _read_json(run.metrics("test" + _variant(backend, long, precision))),
                 export,
                 backend=backend,
                 long=long,
                 fingerprint=run.data_fingerprint,
+                precision=precision,
             ),
             "efficiency": _read_json(run.efficiency),
             "export": export,
