@@ -72,3 +72,14 @@ def test_cli_unknown_command_is_one_line_exit_1(capsys: pytest.CaptureFixture[st
     assert main(["no-such-command"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: No such command") and "Traceback" not in err
+
+
+def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from fakenews import __version__
+
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"fakenews {__version__} (Python ")
+    assert f"torch {torch.__version__}" in out

@@ -8,6 +8,7 @@ such as ``audit``).
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from typer._click import exceptions as click_exc  # typer 0.29 vendors click
@@ -25,8 +26,34 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        import platform
+
+        import torch
+        import transformers
+
+        from fakenews import __version__
+
+        typer.echo(
+            f"fakenews {__version__} (Python {platform.python_version()}, torch {torch.__version__}, "
+            f"transformers {transformers.__version__})"
+        )
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the versions of fakenews, Python, torch and transformers, and exit.",
+        ),
+    ] = False,
+) -> None:
     """prepare -> train -> evaluate/benchmark -> compare -> predict/serve/export."""
 
 
