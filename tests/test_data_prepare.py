@@ -285,6 +285,29 @@ def test_empty_rows_and_conflicting_duplicates_are_removed_and_listed(tmp_path: 
     assert sorted(load_split_dir(tmp_path / "out").frames["test"]["id"]) == ["d1", "ok"]
 
 
+def test_min_text_chars_drops_the_dead_politifact_pages(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README: PolitiFact_Fake_24 and _47 are dead pages, a boilerplate title and no text.
+    out = tmp_path / "fnn"
+    code, _, stderr = run(
+        capsys, "prepare", shared_data / "fakenewsnet_politifact/raw", "--out", out,
+        "--min-text-chars", "1",
+    )  # fmt: skip
+    assert code == 0
+    assert "short_text" in stderr and "PolitiFact_Fake_24" in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    short = next(s for s in manifest["steps"] if s["name"] == "short_text")
+    assert short["removed_ids"] == ["PolitiFact_Fake_24", "PolitiFact_Fake_47"]
+    assert (short["rows_in"], short["removed"], short["min_text_chars"]) == (240, 2, 1)
+    assert manifest["counts"]["all"]["total"] == 230
+    # Off by default: the step is not there and both pages stay.
+    default = prepare([shared_data / "fakenewsnet_politifact/raw"], tmp_path / "default")
+    assert "short_text" not in [s["name"] for s in default.manifest["steps"]]
+    ids = pd.concat(load_split_dir(tmp_path / "default").frames.values())["id"].tolist()
+    assert "PolitiFact_Fake_47" in ids
+
+
 def test_inputs_sharing_ids_get_prefixed(tmp_path: Path) -> None:
     for folder, texts in (("a", ["x one", "x two"]), ("b", ["y one", "y two"])):
         (tmp_path / folder).mkdir()
@@ -310,6 +333,8 @@ def test_bad_options_in_the_library() -> None:
         PrepareOptions(near_duplicates=1.5)
     with pytest.raises(FakeNewsError, match="--split ratios must sum to 1"):
         PrepareOptions(split=(0.5, 0.5, 0.5))
+    with pytest.raises(FakeNewsError, match=r"--min-text-chars must be 0 \(off\) or a positive"):
+        PrepareOptions(min_text_chars=-1)
 
 
 # ----------------------------------------------------------------- bad input: one line, exit 1, nothing written

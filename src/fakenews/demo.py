@@ -112,7 +112,8 @@ def run_demo(
     try:
         stage("preparing splits (clean, deduplicate, split 70/15/15, audit)")
         split_dir = out / "data" / "politifact"
-        prepare([raw], split_dir, PrepareOptions(), quiet=quiet)
+        # Two PolitiFact pages are dead (no text; the title is the site's boilerplate).
+        prepare([raw], split_dir, PrepareOptions(min_text_chars=1), quiet=quiet)
         cross_dirs = []
         for path in cross:
             target = out / "data" / path.stem

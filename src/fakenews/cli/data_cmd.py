@@ -65,6 +65,13 @@ def register(app: typer.Typer) -> None:
                 help="Keep only the first row of each near-duplicate cluster (default: keep the cluster in one split).",
             ),
         ] = False,
+        min_text_chars: Annotated[
+            int,
+            typer.Option(
+                "--min-text-chars",
+                help="Drop rows whose text (without the title) is shorter, e.g. dead pages; 0 = off.",
+            ),
+        ] = 0,
         text_column: Annotated[
             str | None,
             typer.Option(
@@ -120,6 +127,7 @@ def register(app: typer.Typer) -> None:
             group_by=group_by,
             near_duplicates=near_duplicates,
             drop_near_duplicates=drop_near_duplicates,
+            min_text_chars=min_text_chars,
         )
         result = prepare(inputs, out, options, force=force, quiet=quiet)
         if not quiet:
@@ -252,6 +260,11 @@ def _note(step: dict) -> str:
         verb = "first row kept" if step["action"] == "drop" else "each kept in one split"
         moved = f", {len(step['moved'])} rows moved" if step.get("moved") else ""
         return f"{len(step['clusters'])} clusters at Jaccard ≥ {step['threshold']:g}, {verb}{moved}"
+    if step["name"] in ("empty", "short_text") and step["removed_ids"]:
+        shown = ", ".join(map(str, step["removed_ids"][:3]))
+        more = f" and {len(step['removed_ids']) - 3} more" if len(step["removed_ids"]) > 3 else ""
+        limit = f"text < {step['min_text_chars']} chars: " if "min_text_chars" in step else ""
+        return f"{limit}{shown}{more}"
     return ""
 
 

@@ -3,7 +3,9 @@
 Steps, each counted in the manifest with the ids it removed:
 
 1. **read** every input into the canonical table (:mod:`fakenews.data.sources`);
-2. **empty**: drop rows whose title and text are both empty;
+2. **empty**: drop rows whose title and text are both empty; with ``min_text_chars`` also
+   **short_text**: rows whose text (not counting the title) is shorter, such as dead pages
+   whose title is the site's boilerplate;
 3. ``combined_text = title + " " + text`` (the model input);
 4. **exact_duplicate**: keep the first row of each group of exact duplicates
    (:mod:`fakenews.data.dedup`); groups whose labels disagree are dropped whole and listed;
@@ -100,6 +102,9 @@ class PrepareOptions:
         drop_near_duplicates: keep only the first row of each near-duplicate cluster instead of
             keeping the cluster inside one split. Default ``False``.
         num_perm: MinHash permutations (16–512). Default ``128``.
+        min_text_chars: drop rows whose text (without the title) has fewer non-blank
+            characters, as the ``short_text`` step. Default ``0`` (off: only rows with neither
+            title nor text go).
     """
 
     read: ReadOptions = field(default_factory=ReadOptions)
@@ -109,6 +114,7 @@ class PrepareOptions:
     near_duplicates: float = 0.9
     drop_near_duplicates: bool = False
     num_perm: int = NUM_PERM
+    min_text_chars: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.split, str):
@@ -122,6 +128,10 @@ class PrepareOptions:
         if not 0 <= self.near_duplicates <= 1:
             raise FakeNewsError(
                 f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {self.near_duplicates}."
+            )
+        if self.min_text_chars < 0:
+            raise FakeNewsError(
+                f"--min-text-chars must be 0 (off) or a positive number of characters, got {self.min_text_chars}."
             )
         if not 16 <= self.num_perm <= 512:
             raise FakeNewsError(f"num_perm must be between 16 and 512, got {self.num_perm}.")
@@ -190,6 +200,9 @@ def prepare(
 
     frame, step = _drop_empty(frame)
     steps.append(step)
+    if options.min_text_chars > 0:
+        frame, step = _drop_short(frame, options.min_text_chars)
+        steps.append(step)
     frame["combined_text"] = [
         combine(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)
     ]
@@ -298,6 +311,20 @@ def _drop_empty(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     kept = frame.loc[~empty].reset_index(drop=True)
     return kept, {
         "name": "empty",
+        "rows_in": len(frame),
+        "removed": len(removed),
+        "rows_out": len(kept),
+        "removed_ids": removed,
+    }
+
+
+def _drop_short(frame: pd.DataFrame, min_chars: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    short = frame["text"].str.strip().str.len() < min_chars
+    removed = frame.loc[short, "id"].tolist()
+    kept = frame.loc[~short].reset_index(drop=True)
+    return kept, {
+        "name": "short_text",
+        "min_text_chars": min_chars,
         "rows_in": len(frame),
         "removed": len(removed),
         "rows_out": len(kept),
