@@ -8,7 +8,10 @@ Paths timed (each predicts the same real articles end to end: text in, probabili
   dynamic padding, fp32: the same predictions as the study's;
 - ``torch-bf16`` (CPUs with bf16 instructions, or a GPU): the Predictor with ``precision="bf16"``;
 - ``onnx-fp32`` / ``onnx-int8``: ``fakenews.export`` ONNX export run by ONNX Runtime (graph
-  optimisation ALL, one thread per physical core), fp32 and dynamic int8.
+  optimisation ALL, one thread per physical core), fp32 and dynamic int8; the graph fused by ONNX
+  Runtime's transformer optimizer where the model allows it (what ``fakenews export`` writes);
+- ``onnx-fp32-plain`` / ``onnx-int8-plain`` (not timed unless named in ``--paths``): the same
+  without the optimizer's fusions (``export_model(fuse=False)``), as exported before.
 
 The paths take turns round by round (A B C D, A B C D, ...) so that load from other processes
 spreads over all of them; speed-ups are the median of the per-round ratios, with the spread.
@@ -84,18 +87,37 @@ def study_predict(
     return predict
 
 
-def export_onnx_pair(run_dir: Path, workdir: Path) -> dict[str, Path]:
-    """fp32 and int8 exports of the run's model into ``workdir`` (not into the run dir)."""
-    from fakenews.export import copy_tokenizer, export_model, quantize_int8
+def export_onnx_variants(run_dir: Path, workdir: Path, paths: list[str]) -> dict[str, Path]:
+    """The ONNX exports named in ``paths`` (``onnx-fp32``, ``onnx-int8``, ``onnx-fp32-plain``,
+    ``onnx-int8-plain``) of the run's model, each in its own folder of ``workdir`` (not in the
+    run dir) with an ``export.json`` saying whether its graph is fused."""
+    from fakenews.export import EXPORT_JSON, copy_tokenizer, export_model, quantize_int8
     from fakenews.inference import load_hf_model
+    from fakenews.io import write_json
 
     tokenizer, model = load_hf_model(run_dir / "model")
-    dirs = {"onnx-fp32": workdir / "onnx-fp32", "onnx-int8": workdir / "onnx-int8"}
-    for d in dirs.values():
-        d.mkdir(parents=True, exist_ok=True)
-        copy_tokenizer(run_dir / "model", d)
-    export_model(model, tokenizer, dirs["onnx-fp32"] / "model.onnx")
-    quantize_int8(dirs["onnx-fp32"] / "model.onnx", dirs["onnx-int8"] / "model.int8.onnx")
+    dirs: dict[str, Path] = {}
+    for graph in ("", "-plain"):
+        wanted = [p for p in (f"onnx-fp32{graph}", f"onnx-int8{graph}") if p in paths]
+        if not wanted:
+            continue
+        fp32_dir = workdir / f"onnx-fp32{graph}"
+        fp32_dir.mkdir(parents=True, exist_ok=True)
+        info = export_model(model, tokenizer, fp32_dir / "model.onnx", fuse=not graph)
+        print(
+            f"  {fp32_dir.name}: {info.exporter}; fused {info.fused} {info.fused_ops or info.note}"
+        )
+        record = {"fused": info.fused, "fused_ops": info.fused_ops, "fusion_note": info.note}
+        write_json(fp32_dir / EXPORT_JSON, {"model_file": "model.onnx", **record})
+        copy_tokenizer(run_dir / "model", fp32_dir)
+        dirs[f"onnx-fp32{graph}"] = fp32_dir
+        if f"onnx-int8{graph}" in wanted:
+            int8_dir = workdir / f"onnx-int8{graph}"
+            int8_dir.mkdir(parents=True, exist_ok=True)
+            quantize_int8(fp32_dir / "model.onnx", int8_dir / "model.int8.onnx")
+            write_json(int8_dir / EXPORT_JSON, {"model_file": "model.int8.onnx", **record})
+            copy_tokenizer(run_dir / "model", int8_dir)
+            dirs[f"onnx-int8{graph}"] = int8_dir
     return dirs
 
 
@@ -199,14 +221,16 @@ def main() -> None:
         onnx_dirs: dict[str, Path] = {}
         if any(p.startswith("onnx") for p in paths):
             from fakenews.export import OnnxPredictor
+            from fakenews.io import read_json
 
-            print("exporting to ONNX (fp32 + int8) ...")
-            onnx_dirs = export_onnx_pair(run_dir, workdir)
-            for name in ("onnx-fp32", "onnx-int8"):
-                if name in paths:
-                    p = OnnxPredictor(run, onnx_dir=onnx_dirs[name], batch_size=args.batch_size)
-                    fns[name] = p.predict_proba
-                    facts[name] = {"path": p.path, "batch_size": p.batch_size}
+            print("exporting to ONNX ...")
+            onnx_dirs = export_onnx_variants(run_dir, workdir, paths)
+            for name in [p for p in paths if p.startswith("onnx")]:
+                p = OnnxPredictor(run, onnx_dir=onnx_dirs[name], batch_size=args.batch_size)
+                record = read_json(onnx_dirs[name] / "export.json", what="export record")
+                fns[name] = p.predict_proba
+                facts[name] = {"path": p.path, "batch_size": p.batch_size,
+                               "fused_ops": record["fused_ops"], "fusion_note": record["fusion_note"]}  # fmt: skip
 
         counts = predictor.token_counts(texts)
         from fakenews.efficiency import forward_flops_per_article

@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 
 from fakenews.cli import main
 from fakenews.errors import FakeNewsError
-from fakenews.export import EXPORT_JSON, FP32_FILE, INT8_FILE, OnnxPredictor
+from fakenews.export import EXPORT_JSON, FP32_FILE, INT8_FILE, OnnxPredictor, export_model
 from fakenews.inference import load_predictor
 from fakenews.predict import predict_file
 
@@ -231,3 +232,91 @@ def test_bad_exports(
         FakeNewsError, match=re.escape("--backend onnx needs the ONNX export: run `fakenews export")
     ):
         load_predictor(copy_run(tiny_run_dir, tmp_path / "run"), backend="onnx")
+
+
+# --------------------------------------------------------------------------- fused graphs
+
+
+def test_the_fp32_export_is_fused_and_says_so(fp32_run: Path) -> None:
+    record = json.loads((fp32_run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
+    # tiny scratch:bert, 2 layers: one fused attention and two skip layer norms per layer
+    assert record["fused"] is True and record["fusion_note"] == ""
+    assert record["fused_ops"]["Attention"] == 2
+    assert record["fused_ops"]["EmbedLayerNormalization"] == 1
+    assert record["fused_ops"]["SkipLayerNormalization"] == 4
+    assert "onnxruntime.transformers.optimizer" in record["exporter"]
+    predictor = load_predictor(fp32_run, backend="onnx")
+    assert predictor.path == "onnxruntime-fp32-fused-dynamic-padding-head-cpu"
+
+
+def tiny_model(arch: str) -> tuple[object, SimpleNamespace]:
+    """A random-init tiny ``arch`` classifier (seeded) and a stand-in for its tokenizer."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from fakenews.models.build import scratch_config
+
+    torch.manual_seed(0)
+    config = scratch_config(arch, "tiny", vocab_size=120, pad_token_id=0, max_positions=64)
+    model = AutoModelForSequenceClassification.from_config(config).eval()
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if arch != "distilbert" else [])
+    return model, SimpleNamespace(model_input_names=names)
+
+
+def onnx_vs_torch(model: object, names: list[str], onnx_file: Path) -> float:
+    """Largest |P(fake)| difference on a right-padded batch (rows of 30, 17 and 4 tokens)."""
+    import onnxruntime as ort
+    import torch
+
+    ids = torch.randint(5, 120, (3, 30), generator=torch.Generator().manual_seed(3))
+    mask = torch.ones_like(ids)
+    mask[1, 17:], mask[2, 4:] = 0, 0
+    ids[mask == 0] = 0
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    with torch.no_grad():
+        expected = torch.softmax(model(**{n: feed[n] for n in names}).logits, dim=-1).numpy()  # type: ignore[operator]
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    logits = session.run(["logits"], {i.name: feed[i.name].numpy() for i in session.get_inputs()})[
+        0
+    ]
+    got = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return float(np.abs(got[:, 1] - expected[:, 1]).max())
+
+
+@pytest.mark.parametrize(
+    ("arch", "attention_fused"),
+    [("bert", 2), ("distilbert", 2), ("albert", 1), ("mobilebert", 0)],
+)
+def test_each_architecture_exports_fused_where_it_can(
+    arch: str, attention_fused: int, tmp_path: Path
+) -> None:
+    model, tokenizer = tiny_model(arch)
+    out = tmp_path / "model.onnx"
+    graph = export_model(model, tokenizer, out)
+    # ALBERT's one shared layer fuses once; MobileBERT's bottleneck layers do not match.
+    assert graph.fused is (attention_fused > 0)
+    assert graph.fused_ops.get("Attention", 0) == attention_fused
+    if not graph.fused:
+        assert (
+            graph.note
+            == "ONNX Runtime's BERT optimizer fused no attention in this mobilebert graph"
+        )
+        assert graph.exporter.startswith("torch.onnx.export(dynamo=True)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+    assert onnx_vs_torch(model, tokenizer.model_input_names, out) < 1e-5
+    assert model.config._attn_implementation == "sdpa"  # type: ignore[attr-defined]  # restored
+
+
+def test_a_fused_graph_that_disagrees_with_pytorch_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("fakenews.export._max_logit_diff", lambda *args: 0.5)
+    model, tokenizer = tiny_model("bert")
+    graph = export_model(model, tokenizer, tmp_path / "model.onnx")
+    assert not graph.fused and graph.fused_ops == {}
+    assert (
+        graph.note == "the fused graph's logits differ from PyTorch's by 5.00e-01 (more than 0.001)"
+    )
+    assert onnx_vs_torch(model, tokenizer.model_input_names, tmp_path / "model.onnx") < 1e-5
+    unfused = export_model(model, tokenizer, tmp_path / "plain.onnx", fuse=False)
+    assert not unfused.fused and unfused.note == "not requested (fuse=False)"

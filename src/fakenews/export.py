@@ -9,10 +9,22 @@
       config.json, tokenizer files   copied from ``model/`` (labels, vocabulary)
       export.json                    what was exported and how it compares with PyTorch
 
-The model is exported with ``torch.onnx.export`` (the ``torch.export``-based exporter that is
-torch's default, falling back to the TorchScript exporter for models it cannot trace), and
-optionally quantized with ONNX Runtime's dynamic int8 quantization (weights int8, activations
-quantized on the fly). The export then scores the exported model and the PyTorch model on the
+The graph is written fused where ONNX Runtime's transformer optimizer can fuse it: the model
+is exported with the TorchScript exporter (``torch.onnx.export(dynamo=False)``) with eager
+attention, then ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")``
+replaces each layer's attention subgraph by one ``Attention`` op, the embeddings by
+``EmbedLayerNormalization``, residual + layer norm by ``SkipLayerNormalization`` and bias + GELU
+by ``BiasGelu`` / ``FastGelu``. That is kept only when at least one attention fused and the fused
+graph gives PyTorch's logits on a padded check batch; BERT, DistilBERT and MiniLM fuse fully,
+ALBERT partly (its shared layer fuses once), MobileBERT not at all. Otherwise the plain graph of
+``torch.onnx.export`` (the ``torch.export``-based exporter that is torch's default, falling back
+to the TorchScript exporter for models it cannot trace) is written, and ONNX Runtime applies only
+its own load-time fusions. ``export.json`` records which (``fused``, ``fused_ops``,
+``fusion_note``). The fused ``Attention`` op reads the attention mask as one length per row, so a
+fused graph expects right padding, which is what :class:`OnnxPredictor` feeds it.
+
+The graph is optionally quantized with ONNX Runtime's dynamic int8 quantization (weights int8,
+activations quantized on the fly; fused ``Attention`` becomes ``QAttention``). The export then scores the exported model and the PyTorch model on the
 same articles of the run's test split with the same batch size and records accuracy change,
 agreement and speed-up. A quantized model whose accuracy drops by more than ``max_drop`` points
 is refused (nothing is written) unless ``force``.
@@ -142,10 +154,18 @@ class OnnxPredictor(TransformerPredictor):
 
     # -- facts for benchmark / model card
     @property
+    def fused(self) -> bool:
+        """Whether the export's graph was fused by ONNX Runtime's transformer optimizer
+        (``fused`` in ``export.json``; False for exports written before it was recorded)."""
+        record = self.onnx_dir / EXPORT_JSON
+        return bool(record.is_file() and read_json(record, what="export record").get("fused"))
+
+    @property
     def path(self) -> str:
         precision = "int8" if self.model_file.name == INT8_FILE else "fp32"
         mode = "chunks" if self.windowing.long == "chunks" else self.windowing.truncation
-        return f"onnxruntime-{precision}-dynamic-padding-{mode}-cpu"
+        graph = "-fused" if self.fused else ""
+        return f"onnxruntime-{precision}{graph}-dynamic-padding-{mode}-cpu"
 
     def parameter_counts(self) -> tuple[int, int]:
         """(total, 0): every initializer element of the graph (weights, and for int8 also the
@@ -250,6 +270,9 @@ class ExportResult:
     (negative: the export is worse); ``agreement`` is the share of articles with the same
     predicted label; ``speedup`` is PyTorch seconds / ONNX seconds on the same articles with
     the same batch size, median of ``timing_repeats`` passes (above 1: ONNX is faster).
+    ``fused`` says whether ONNX Runtime's transformer optimizer fused the graph, ``fused_ops``
+    counts the fused operators (``Attention``, ``SkipLayerNormalization``, ...) and
+    ``fusion_note`` says why a graph was left unfused (empty when fused).
     """
 
     onnx_dir: str
@@ -258,6 +281,9 @@ class ExportResult:
     quantize: str
     exporter: str
     opset: int
+    fused: bool
+    fused_ops: dict[str, int]
+    fusion_note: str
     data_path: str
     data_fingerprint: str
     split: str
@@ -353,14 +379,15 @@ def export_onnx(
         logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
     with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
         fp32 = tmp / FP32_FILE
-        exporter = export_model(torch_predictor.model, torch_predictor.tokenizer, fp32)
+        graph = export_model(torch_predictor.model, torch_predictor.tokenizer, fp32)
         model_file = fp32
         if quantize == "int8":
             model_file = tmp / INT8_FILE
             quantize_int8(fp32, model_file)
             fp32.unlink()
         copy_tokenizer(run.model, tmp)
-        write_json(tmp / EXPORT_JSON, {"model_file": model_file.name})  # lets OnnxPredictor find it
+        # lets OnnxPredictor find the model (and name its path) before the full record exists
+        write_json(tmp / EXPORT_JSON, {"model_file": model_file.name, "fused": graph.fused})
         onnx_predictor = OnnxPredictor(run, batch_size=batch, quiet=quiet, onnx_dir=tmp)
 
         logger.info(
@@ -389,8 +416,11 @@ def export_onnx(
             model_file=model_file.name,
             format="onnx",
             quantize=quantize,
-            exporter=exporter,
-            opset=OPSET,
+            exporter=graph.exporter,
+            opset=graph.opset,
+            fused=graph.fused,
+            fused_ops=graph.fused_ops,
+            fusion_note=graph.note,
             data_path=str(split_dir.path),
             data_fingerprint=split_dir.fingerprint,
             split=split,
@@ -444,13 +474,153 @@ def _time_both(
     return [(probs[i], float(np.median(seconds[i]))) for i in (0, 1)]
 
 
-def export_model(model: Any, tokenizer: Any, out: Path) -> str:
-    """Write ``model`` as one ONNX file with dynamic batch and sequence axes; return the exporter used."""
-    import torch
+@dataclass(frozen=True)
+class GraphExport:
+    """How :func:`export_model` wrote the graph.
 
+    ``exporter`` names the torch exporter and version, ``opset`` the ONNX opset; ``fused`` is True
+    when ONNX Runtime's transformer optimizer fused the graph, ``fused_ops`` its fused-operator
+    counts (only those above 0; empty when not fused), ``note`` why fusion was not kept (empty when
+    fused).
+    """
+
+    exporter: str
+    opset: int
+    fused: bool
+    fused_ops: dict[str, int]
+    note: str
+
+
+class _NotFused(Exception):
+    """The fused export was not possible or not kept; the message says why."""
+
+
+def export_model(model: Any, tokenizer: Any, out: Path, *, fuse: bool = True) -> GraphExport:
+    """Write ``model`` as one ONNX file with dynamic batch and sequence axes.
+
+    With ``fuse`` (default), first tries the fused graph (TorchScript exporter, eager attention,
+    ONNX Runtime's transformer optimizer) and keeps it when at least one attention fused and its
+    logits match PyTorch's on a padded check batch; otherwise, or with ``fuse=False``, writes
+    the plain graph of the default exporter.
+    """
     names = ["input_ids", "attention_mask"]
     if "token_type_ids" in list(getattr(tokenizer, "model_input_names", [])):
         names.append("token_type_ids")
+    note = "not requested (fuse=False)"
+    if fuse:
+        try:
+            return _export_fused(model, names, out)
+        except _NotFused as exc:
+            note = str(exc)
+            logger.info("writing the plain ONNX graph: %s", note)
+            out.unlink(missing_ok=True)
+    exporter = _export_plain(model, names, out)
+    return GraphExport(exporter=exporter, opset=OPSET, fused=False, fused_ops={}, note=note)
+
+
+FUSED_OPSET = 17
+"""ONNX opset of the fused export (the TorchScript exporter's; the optimizer's BERT fusions
+match the graphs it writes)."""
+FUSED_LOGITS_TOLERANCE = 1e-3
+"""Largest accepted |logit| difference between the fused graph and PyTorch on the check batch."""
+
+
+def _export_fused(model: Any, names: list[str], out: Path) -> GraphExport:
+    """The TorchScript export with eager attention, fused by ONNX Runtime's BERT optimizer.
+
+    Raises :class:`_NotFused` (nothing kept at ``out``) when the model does not export this way,
+    no attention fused or the fused graph's logits differ from PyTorch's.
+    """
+    import torch
+
+    config = model.config
+    heads = int(getattr(config, "num_attention_heads", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    previous = getattr(config, "_attn_implementation", None)
+    raw = out.with_name(out.stem + ".unfused.onnx")
+    try:
+        # The SDPA attention of transformers exports as one op the optimizer cannot match;
+        # eager attention is the same computation, written as the MatMul/Softmax chain it fuses.
+        model.set_attn_implementation("eager")
+        with _quiet_export():
+            torch.onnx.export(
+                _logits_only(model, names).eval(),
+                _example_inputs(model, names),
+                str(raw),
+                dynamo=False,
+                input_names=names,
+                output_names=["logits"],
+                dynamic_axes={
+                    **{n: {0: "batch", 1: "sequence"} for n in names},
+                    "logits": {0: "batch"},
+                },
+                opset_version=FUSED_OPSET,
+            )
+        with _quiet_onnxruntime():
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            optimized = optimize_model(
+                str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+            )
+            counts = optimized.get_fused_operator_statistics()
+            fused_ops = {k: int(v) for k, v in counts.items() if v}
+            if not fused_ops.get("Attention", 0) + fused_ops.get("MultiHeadAttention", 0):
+                raise _NotFused(
+                    f"ONNX Runtime's BERT optimizer fused no attention in this {config.model_type} graph"
+                )
+            optimized.save_model_to_file(str(out))
+        diff = _max_logit_diff(model, names, out)
+        if not diff <= FUSED_LOGITS_TOLERANCE:
+            raise _NotFused(
+                f"the fused graph's logits differ from PyTorch's by {diff:.2e} "
+                f"(more than {FUSED_LOGITS_TOLERANCE:g})"
+            )
+    except _NotFused:
+        out.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        out.unlink(missing_ok=True)
+        raise _NotFused(f"the fused export failed ({type(exc).__name__}: {exc})") from None
+    finally:
+        raw.unlink(missing_ok=True)
+        if previous is not None:
+            model.set_attn_implementation(previous)
+        model.eval()  # the exporters restore the wrapper's mode recursively; keep inference mode
+    return GraphExport(
+        exporter=f"torch.onnx.export(dynamo=False) torch {torch.__version__} + "
+        "onnxruntime.transformers.optimizer (model_type=bert)",
+        opset=FUSED_OPSET,
+        fused=True,
+        fused_ops=fused_ops,
+        note="",
+    )
+
+
+def _max_logit_diff(model: Any, names: list[str], onnx_file: Path) -> float:
+    """Largest |logit| difference between ``onnx_file`` and ``model`` on a right-padded check batch."""
+    import onnxruntime as ort
+    import torch
+
+    seq = int(min(24, getattr(model.config, "max_position_embeddings", 24) or 24))
+    vocab = int(getattr(model.config, "vocab_size", 100) or 100)
+    generator = torch.Generator().manual_seed(1)
+    ids = torch.randint(low=min(5, vocab - 1), high=vocab, size=(3, seq), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, seq // 2 :] = 0
+    mask[2, 3:] = 0
+    tensors = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+    with torch.no_grad():
+        expected = model(**{n: tensors[n] for n in names}).logits.float().numpy()
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    feed = {i.name: tensors[i.name].numpy() for i in session.get_inputs()}
+    got = session.run(["logits"], feed)[0]
+    return float(np.abs(got - expected).max())
+
+
+def _export_plain(model: Any, names: list[str], out: Path) -> str:
+    """The unfused graph of ``torch.onnx.export``; returns the exporter used."""
+    import torch
+
     wrapper = _logits_only(model, names).eval()
     example = _example_inputs(model, names)
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
@@ -539,21 +709,38 @@ def _quiet_export() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def quantize_int8(src: Path, dst: Path) -> None:
-    """ONNX Runtime dynamic quantization: int8 weights with one scale per output channel (on the
-    MiniLM PolitiFact run it moved P(fake) less than one scale per tensor did), activations
-    quantized at run time."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()  # onnxruntime.quantization logs through the root logger
+@contextlib.contextmanager
+def _quiet_onnxruntime() -> Iterator[None]:
+    """Silence ONNX Runtime's Python tools (quantization, transformer optimizer), which log
+    through the root logger and module-named loggers."""
+    root = logging.getLogger()
     level = root.level
     try:
         root.setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+            yield
     finally:
         root.setLevel(level)
+
+
+def quantize_int8(src: Path, dst: Path) -> None:
+    """ONNX Runtime dynamic quantization: int8 weights with one scale per output channel (on the
+    MiniLM PolitiFact run it moved P(fake) less than one scale per tensor did), activations
+    quantized at run time. A fused graph's ``Attention`` becomes ``QAttention`` and
+    ``EmbedLayerNormalization`` its int8-table form; ``DefaultTensorType`` tells the quantizer
+    that outputs of these contrib ops (which ONNX shape inference cannot type) are float."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_onnxruntime():
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
 
 
 def copy_tokenizer(model_dir: Path, dst: Path) -> None:
