@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 
@@ -153,6 +154,11 @@ def test_int8_quantization_is_smaller_and_reports_agreement(
     assert record["model_file"] == INT8_FILE and record["quantize"] == "int8"
     assert not (run / "onnx" / FP32_FILE).exists()
     assert record["size_mb_onnx"] < record["size_mb_torch"]
+    # the fused graph, quantized: int8 attention and linear layers, fp32 embedding tables
+    assert record["fused"] is True and record["fused_ops"]["Attention"] == 2
+    ops = {n.op_type for n in onnx.load(str(run / "onnx" / INT8_FILE)).graph.node}
+    assert {"QAttention", "MatMulInteger", "EmbedLayerNormalization"} <= ops
+    assert load_predictor(run, backend="onnx").path.startswith("onnxruntime-int8-fused-")
     assert 0.0 <= record["agreement"] <= 1.0
     # The record's figures are what the exported model gives now.
     texts = sample_texts(tiny_split_dir)[:-1]
