@@ -250,7 +250,7 @@ def test_the_fp32_export_is_fused_and_says_so(fp32_run: Path) -> None:
     assert record["fused_ops"]["Attention"] == 2
     assert record["fused_ops"]["EmbedLayerNormalization"] == 1
     assert record["fused_ops"]["SkipLayerNormalization"] == 4
-    assert "onnxruntime.transformers.optimizer" in record["exporter"]
+    assert "onnxruntime.transformers.optimizer" in record["exporter"] and record["opset"] == 17
     predictor = load_predictor(fp32_run, backend="onnx")
     assert predictor.path == "onnxruntime-fp32-fused-dynamic-padding-head-cpu"
 
@@ -301,6 +301,7 @@ def test_each_architecture_exports_fused_where_it_can(
     graph = export_model(model, tokenizer, out)
     # ALBERT's one shared layer fuses once; MobileBERT's bottleneck layers do not match.
     assert graph.fused is (attention_fused > 0)
+    assert graph.opset == (17 if graph.fused else 18)
     assert graph.fused_ops.get("Attention", 0) == attention_fused
     if not graph.fused:
         assert (

@@ -70,7 +70,12 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 EXPORT_JSON = "export.json"
 OPSET = 18
-"""ONNX opset of the export (18: what torch 2.13's exporter targets by default)."""
+"""ONNX opset of the plain export (18: what torch 2.13's exporter targets by default)."""
+FUSED_OPSET = 17
+"""ONNX opset of the fused export and of the TorchScript fallback (the optimizer's BERT fusions
+match the graphs the TorchScript exporter writes)."""
+FUSED_LOGITS_TOLERANCE = 1e-3
+"""Largest accepted |logit| difference between the fused graph and PyTorch on the check batch."""
 WARMUP_TEXTS = 8
 """Articles predicted once by each backend before timing starts (not counted)."""
 MODEL_FILES_TO_COPY = (
@@ -515,15 +520,8 @@ def export_model(model: Any, tokenizer: Any, out: Path, *, fuse: bool = True) ->
             note = str(exc)
             logger.info("writing the plain ONNX graph: %s", note)
             out.unlink(missing_ok=True)
-    exporter = _export_plain(model, names, out)
-    return GraphExport(exporter=exporter, opset=OPSET, fused=False, fused_ops={}, note=note)
-
-
-FUSED_OPSET = 17
-"""ONNX opset of the fused export (the TorchScript exporter's; the optimizer's BERT fusions
-match the graphs it writes)."""
-FUSED_LOGITS_TOLERANCE = 1e-3
-"""Largest accepted |logit| difference between the fused graph and PyTorch on the check batch."""
+    exporter, opset = _export_plain(model, names, out)
+    return GraphExport(exporter=exporter, opset=opset, fused=False, fused_ops={}, note=note)
 
 
 def _export_fused(model: Any, names: list[str], out: Path) -> GraphExport:
@@ -618,8 +616,8 @@ def _max_logit_diff(model: Any, names: list[str], onnx_file: Path) -> float:
     return float(np.abs(got - expected).max())
 
 
-def _export_plain(model: Any, names: list[str], out: Path) -> str:
-    """The unfused graph of ``torch.onnx.export``; returns the exporter used."""
+def _export_plain(model: Any, names: list[str], out: Path) -> tuple[str, int]:
+    """The unfused graph of ``torch.onnx.export``; returns the exporter used and its opset."""
     import torch
 
     wrapper = _logits_only(model, names).eval()
@@ -639,7 +637,7 @@ def _export_plain(model: Any, names: list[str], out: Path) -> str:
                 verbose=False,
             )
             program.save(str(out), external_data=False)
-        exporter = f"torch.onnx.export(dynamo=True) torch {torch.__version__}"
+        exporter, opset = f"torch.onnx.export(dynamo=True) torch {torch.__version__}", OPSET
     except Exception as exc:  # some architectures do not trace with torch.export; TorchScript does
         logger.info(
             "torch.export-based ONNX export failed (%s); using the TorchScript exporter",
@@ -657,11 +655,11 @@ def _export_plain(model: Any, names: list[str], out: Path) -> str:
                 input_names=names,
                 output_names=["logits"],
                 dynamic_axes=axes,
-                opset_version=17,
+                opset_version=FUSED_OPSET,
             )
-        exporter = f"torch.onnx.export(dynamo=False) torch {torch.__version__}"
+        exporter, opset = f"torch.onnx.export(dynamo=False) torch {torch.__version__}", FUSED_OPSET
     model.eval()  # the exporters restore the wrapper's mode recursively; keep inference mode
-    return exporter
+    return exporter, opset
 
 
 def _logits_only(model: Any, names: list[str]) -> Any:
