@@ -327,3 +327,18 @@ def test_a_fused_graph_that_disagrees_with_pytorch_is_not_kept(
     assert onnx_vs_torch(model, tokenizer.model_input_names, tmp_path / "model.onnx") < 1e-5
     unfused = export_model(model, tokenizer, tmp_path / "plain.onnx", fuse=False)
     assert not unfused.fused and unfused.note == "not requested (fuse=False)"
+
+
+def test_a_partly_fused_albert_run_exports_and_agrees(
+    tiny_albert_run_dir: Path, tiny_split_dir: Path, tmp_path: Path
+) -> None:
+    run = copy_run(tiny_albert_run_dir, tmp_path / "albert")
+    argv = ["export", str(run), "--data", str(tiny_split_dir), "--repeats", "1", "-q"]
+    assert main(argv) == 0
+    record = json.loads((run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
+    assert record["fused"] is True and record["fused_ops"]["Attention"] == 1  # 2 uses, 1 fused
+    assert record["agreement"] == 1.0 and record["max_abs_prob_diff"] < 1e-4
+    texts = sample_texts(tiny_split_dir)
+    torch_probs = load_predictor(run, long="chunks").predict_proba(texts)
+    onnx_probs = load_predictor(run, backend="onnx", long="chunks").predict_proba(texts)
+    assert np.abs(onnx_probs - torch_probs).max() < 1e-4
