@@ -208,7 +208,9 @@ def fetch(
     )
     counts = {"cache": 0, "mirror": 0, "network": 0}
     network = pooch.HTTPDownloader(progressbar=not quiet, timeout=NETWORK_TIMEOUT_S)
-    with _pooch_log(quiet):
+    # pooch logs every copy from a mirror as "Downloading file ... from <url>", which is
+    # untrue here: its log is kept to warnings except around real downloads.
+    with _pooch_log(quiet=True):
         for rel, known in registry.items():
             if _hash_ok(cache / rel, known):
                 counts["cache"] += 1
@@ -234,7 +236,8 @@ def fetch(
                     )
                 )
             try:
-                pup.fetch(rel, downloader=network)
+                with _pooch_log(quiet):
+                    pup.fetch(rel, downloader=network)
             except Exception as exc:  # requests' connection errors, HTTP errors, hash mismatch
                 reason = " ".join(str(exc).split())[:200] or type(exc).__name__
                 raise FakeNewsError(
