@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import http.server
 import logging
 import re
 import shutil
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pooch
@@ -162,3 +166,64 @@ def test_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == (
         "error: unknown data set 'isot'; expected one of welfake, fakenewsnet_politifact, liar (see `fakenews data list`).\n"
     )
+
+
+@pytest.fixture
+def http_folder() -> Iterator[Callable[[Path], str]]:
+    """Serve a folder over HTTP on 127.0.0.1 (the network path, without the internet)."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def serve(folder: Path) -> str:
+        handler = functools.partial(QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_download_over_http_is_checked_and_cached(
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_folder: Callable[[Path], str],
+) -> None:
+    url = http_folder(shared_data / "liar/raw")
+    monkeypatch.setitem(DATASETS, "liar", dataclasses.replace(DATASETS["liar"], base_url=url))
+    path = fetch("liar", cache_dir=tmp_path)
+    assert sorted(p.name for p in path.iterdir()) == ["test.tsv", "train.tsv", "valid.tsv"]
+    for name in ("train.tsv", "valid.tsv", "test.tsv"):
+        assert (path / name).read_bytes() == (shared_data / "liar/raw" / name).read_bytes()
+    # Then the cache serves it, with the network switched off.
+    assert fetch("liar", cache_dir=tmp_path, offline=True) == path
+
+
+def test_a_download_that_does_not_match_its_hash_is_refused(
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_folder: Callable[[Path], str],
+) -> None:
+    served = tmp_path / "served"
+    shutil.copytree(shared_data / "liar/raw", served)
+    (served / "valid.tsv").write_text("tampered\n")
+    url = http_folder(served)
+    monkeypatch.setitem(DATASETS, "liar", dataclasses.replace(DATASETS["liar"], base_url=url))
+    with pytest.raises(FakeNewsError) as info:
+        fetch("liar", cache_dir=tmp_path / "cache")
+    message = str(info.value)
+    assert (
+        f"the download from {url}valid.tsv failed (ValueError: SHA256 hash of downloaded file"
+        in message
+    )
+    assert "\n" not in message
+    assert not (tmp_path / "cache/liar/valid.tsv").exists()
