@@ -145,19 +145,6 @@ class OnnxPredictor(TransformerPredictor):
         self._input_names = [i.name for i in self.session.get_inputs()]
         self._init_encoding()
 
-    def _init_encoding(self) -> None:
-        from fakenews.inference import _special_tokens
-
-        self._prefix, self._suffix = _special_tokens(self.tokenizer)
-        pad = self.tokenizer.pad_token_id
-        self._pad_id = int(pad) if pad is not None else 0
-        self._room = self.windowing.max_length - len(self._prefix) - len(self._suffix)
-        if self._room < 1:
-            raise FakeNewsError(
-                f"data.max_length {self.windowing.max_length} leaves no room for text after "
-                f"{len(self._prefix) + len(self._suffix)} special tokens; raise it."
-            )
-
     # -- facts for benchmark / model card
     @property
     def fused(self) -> bool:

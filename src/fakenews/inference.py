@@ -183,6 +183,10 @@ class TransformerPredictor:
         self._input_names = list(
             getattr(self.tokenizer, "model_input_names", ["input_ids", "attention_mask"])
         )
+        self._init_encoding()
+
+    def _init_encoding(self) -> None:
+        """The tokenizer's special tokens, pad id and the room they leave for text."""
         self._prefix, self._suffix = _special_tokens(self.tokenizer)
         pad = self.tokenizer.pad_token_id
         self._pad_id = int(pad) if pad is not None else 0
