@@ -59,32 +59,23 @@ class DataSet:
     entry: str
     citation: str
 
-    def registry(self) -> dict[str, str]:
-        """Relative path → ``alg:hash``, from the packaged registry file."""
+    def _rows(self) -> list[list[str]]:
+        """The packaged registry file's entries: relative path, ``alg:hash`` [, URL]."""
         text = (
             resources.files("fakenews.data")
             .joinpath("registries", f"{self.name}.txt")
             .read_text(encoding="utf-8")
         )
-        entries = {}
-        for line in text.splitlines():
-            parts = line.split()
-            if parts and not parts[0].startswith("#"):
-                entries[parts[0]] = parts[1]
-        return entries
+        rows = (line.split() for line in text.splitlines())
+        return [row for row in rows if row and not row[0].startswith("#")]
+
+    def registry(self) -> dict[str, str]:
+        """Relative path → ``alg:hash``, from the packaged registry file."""
+        return {row[0]: row[1] for row in self._rows()}
 
     def urls(self) -> dict[str, str]:
         """Per-file URLs given in the registry file (third column), if any."""
-        text = (
-            resources.files("fakenews.data")
-            .joinpath("registries", f"{self.name}.txt")
-            .read_text(encoding="utf-8")
-        )
-        return {
-            p[0]: p[2]
-            for p in (line.split() for line in text.splitlines())
-            if len(p) == 3 and not p[0].startswith("#")
-        }
+        return {row[0]: row[2] for row in self._rows() if len(row) == 3}
 
 
 DATASETS: dict[str, DataSet] = {
