@@ -24,6 +24,22 @@ from fakenews.errors import FakeNewsError
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: connection refused at once
 
 
+class ListHandler(logging.Handler):
+    """Keeps the messages logged to it (pooch's logger writes to its own stderr handler)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(registry.MIRROR_ENV, raising=False)
@@ -50,17 +66,15 @@ def test_packaged_registries_list_every_file(shared_data: Path) -> None:
 
 def test_fetch_from_mirror_then_from_cache(shared_data: Path, tmp_path: Path) -> None:
     mirror = shared_data / "fakenewsnet_politifact/raw"
-    seen: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    pooch.get_logger().addHandler(handler)
+    pooch_log = ListHandler()
+    pooch.get_logger().addHandler(pooch_log)
     try:
         path = fetch("fakenewsnet_politifact", mirror=mirror, cache_dir=tmp_path, quiet=False)
     finally:
-        pooch.get_logger().removeHandler(handler)
+        pooch.get_logger().removeHandler(pooch_log)
     # A copy from the mirror is not reported as a download from the set's URL (pooch's own
     # log line), even when not quiet.
-    assert not [m for m in seen if "Downloading" in m]
+    assert not [m for m in pooch_log.messages if "Downloading" in m]
     assert path == tmp_path / "fakenewsnet_politifact"
     assert len([p for p in path.rglob("*") if p.is_file()]) == 241
     # Second time: no mirror, no network, the cache serves it.
@@ -184,11 +198,6 @@ def http_folder() -> Iterator[Callable[[Path], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def test_download_over_http_is_checked_and_cached(

@@ -199,49 +199,47 @@ def fetch(
     )
     counts = {"cache": 0, "mirror": 0, "network": 0}
     network = pooch.HTTPDownloader(progressbar=not quiet, timeout=NETWORK_TIMEOUT_S)
-    # pooch logs every copy from a mirror as "Downloading file ... from <url>", which is
-    # untrue here: its log is kept to warnings except around real downloads.
-    with _pooch_log(quiet=True):
-        for rel, known in registry.items():
-            if _hash_ok(cache / rel, known):
-                counts["cache"] += 1
-                continue
-            local = next(
-                (p for root in mirrors for p in (root / rel, root / name / rel) if p.is_file()),
-                None,
-            )
-            if local is not None:
-                try:
-                    pup.fetch(rel, downloader=_copier(local))
-                except ValueError as exc:
-                    raise FakeNewsError(
-                        f"mirror file {local} does not match the registry's {known.partition(':')[0]} for {name} "
-                        f"({str(exc).splitlines()[0]}); the mirror holds another version: replace the file."
-                    ) from None
-                counts["mirror"] += 1
-                continue
-            if offline:
-                raise FakeNewsError(
-                    _not_found(
-                        spec, rel, cache, mirrors, pup.get_url(rel), "was not tried (offline)"
-                    )
-                )
+    for rel, known in registry.items():
+        if _hash_ok(cache / rel, known):
+            counts["cache"] += 1
+            continue
+        local = next(
+            (p for root in mirrors for p in (root / rel, root / name / rel) if p.is_file()),
+            None,
+        )
+        if local is not None:
             try:
-                with _pooch_log(quiet):
-                    pup.fetch(rel, downloader=network)
-            except Exception as exc:  # requests' connection errors, HTTP errors, hash mismatch
-                reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+                # pooch would log this copy as "Downloading file ... from <url>": untrue, so
+                # its log is kept to warnings here, whatever --quiet says.
+                with _pooch_log(quiet=True):
+                    pup.fetch(rel, downloader=_copier(local))
+            except ValueError as exc:
                 raise FakeNewsError(
-                    _not_found(
-                        spec,
-                        rel,
-                        cache,
-                        mirrors,
-                        pup.get_url(rel),
-                        f"failed ({type(exc).__name__}: {reason})",
-                    )
+                    f"mirror file {local} does not match the registry's {known.partition(':')[0]} for {name} "
+                    f"({str(exc).splitlines()[0]}); the mirror holds another version: replace the file."
                 ) from None
-            counts["network"] += 1
+            counts["mirror"] += 1
+            continue
+        if offline:
+            raise FakeNewsError(
+                _not_found(spec, rel, cache, mirrors, pup.get_url(rel), "was not tried (offline)")
+            )
+        try:
+            with _pooch_log(quiet):
+                pup.fetch(rel, downloader=network)
+        except Exception as exc:  # requests' connection errors, HTTP errors, hash mismatch
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise FakeNewsError(
+                _not_found(
+                    spec,
+                    rel,
+                    cache,
+                    mirrors,
+                    pup.get_url(rel),
+                    f"failed ({type(exc).__name__}: {reason})",
+                )
+            ) from None
+        counts["network"] += 1
     logger.info(
         "%s: %d file(s) from the cache, %d from a mirror, %d downloaded, in %s",
         name,
