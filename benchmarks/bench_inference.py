@@ -60,8 +60,8 @@ def study_predict(
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-    from fakenews.inference import load_hf_model
     from fakenews.models.encoding import encode
+    from fakenews.predictors.transformer import load_hf_model
 
     tokenizer, model = load_hf_model(run_dir / "model")
     cuda = device.startswith("cuda")
@@ -91,9 +91,10 @@ def export_onnx_variants(run_dir: Path, workdir: Path, paths: list[str]) -> dict
     """The ONNX exports named in ``paths`` (``onnx-fp32``, ``onnx-int8``, ``onnx-fp32-plain``,
     ``onnx-int8-plain``) of the run's model, each in its own folder of ``workdir`` (not in the
     run dir) with an ``export.json`` saying whether its graph is fused."""
-    from fakenews.export import EXPORT_JSON, copy_tokenizer, export_model, quantize_int8
-    from fakenews.inference import load_hf_model
+    from fakenews.export import copy_tokenizer, export_model, quantize_int8
     from fakenews.io import write_json
+    from fakenews.predictors.onnx import EXPORT_JSON
+    from fakenews.predictors.transformer import load_hf_model
 
     tokenizer, model = load_hf_model(run_dir / "model")
     dirs: dict[str, Path] = {}
@@ -172,7 +173,8 @@ def main() -> None:
 
     import torch
 
-    from fakenews.inference import load_predictor, resolve_device
+    from fakenews.predictors import load_predictor
+    from fakenews.predictors.transformer import resolve_device
 
     device = resolve_device(args.device)
     cuda = device.startswith("cuda")
@@ -190,11 +192,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
         workdir = Path(tmp)
         run_dir = args.run or default_run(workdir, max_length=args.max_length)
-        from fakenews.inference import windowing_from_config
         from fakenews.rundir import RunDir
 
         run = RunDir.open(run_dir)
-        window = windowing_from_config(run.read_config())
+        window = run.config.data
         articles = load_articles(args.data, split=args.split, n=args.n_articles or None)
         texts = articles.texts
         print(f"{len(texts)} articles from {articles.source}; model {run_dir} "
@@ -213,23 +214,24 @@ def main() -> None:
         predictor = load_predictor(run, device=device, batch_size=args.batch_size)
         if "torch-fp32" in paths:
             fns["torch-fp32"] = predictor.predict_proba
-            facts["torch-fp32"] = {"path": predictor.path, "batch_size": predictor.batch_size}
+            facts["torch-fp32"] = {"path": predictor.describe(), "batch_size": predictor.batch_size}
         if "torch-bf16" in paths:
             bf16 = load_predictor(run, device=device, batch_size=args.batch_size, precision="bf16")
             fns["torch-bf16"] = bf16.predict_proba
-            facts["torch-bf16"] = {"path": bf16.path, "batch_size": bf16.batch_size}
+            facts["torch-bf16"] = {"path": bf16.describe(), "batch_size": bf16.batch_size}
         onnx_dirs: dict[str, Path] = {}
         if any(p.startswith("onnx") for p in paths):
-            from fakenews.export import OnnxPredictor
             from fakenews.io import read_json
+            from fakenews.predictors.base import InferenceOptions
+            from fakenews.predictors.load import load_onnx_predictor
 
             print("exporting to ONNX ...")
             onnx_dirs = export_onnx_variants(run_dir, workdir, paths)
             for name in [p for p in paths if p.startswith("onnx")]:
-                p = OnnxPredictor(run, onnx_dir=onnx_dirs[name], batch_size=args.batch_size)
+                p = load_onnx_predictor(run, InferenceOptions(batch_size=args.batch_size), onnx_dir=onnx_dirs[name])
                 record = read_json(onnx_dirs[name] / "export.json", what="export record")
                 fns[name] = p.predict_proba
-                facts[name] = {"path": p.path, "batch_size": p.batch_size,
+                facts[name] = {"path": p.describe(), "batch_size": p.batch_size,
                                "fused_ops": record["fused_ops"], "fusion_note": record["fusion_note"]}  # fmt: skip
 
         counts = predictor.token_counts(texts)
@@ -259,7 +261,7 @@ def main() -> None:
                 sweep[name] = {}
                 for b in [int(x) for x in args.sweep.split(",")]:
                     p = (load_predictor(run, device=device, batch_size=b) if name == "torch-fp32"
-                         else OnnxPredictor(run, onnx_dir=onnx_dirs[name], batch_size=b))  # fmt: skip
+                         else load_onnx_predictor(run, InferenceOptions(batch_size=b), onnx_dir=onnx_dirs[name]))  # fmt: skip
                     p.predict_proba(texts[:8])
                     start = time.perf_counter()
                     p.predict_proba(texts)

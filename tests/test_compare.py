@@ -18,7 +18,9 @@ import pytest
 import yaml
 
 from fakenews.cli import main
-from fakenews.compare import CROSS_LABEL, compare, pareto_front
+from fakenews.comparison import compare
+from fakenews.comparison.report import table_markdown
+from fakenews.comparison.result import CROSS_LABEL, pareto_front
 from fakenews.errors import FakeNewsError
 
 FP_A = "a" * 64
@@ -82,11 +84,7 @@ def make_run(
         yaml.safe_dump(
             {
                 "model": {"name": model, "kind": kind},
-                "data": {
-                    "max_length": 128,
-                    "truncation": "head",
-                    "split_dir": "/splits/politifact",
-                },
+                "data": {"max_length": 128, "truncation": "head"},
                 "train": {"epochs": 1, "learning_rate": 5e-5, "batch_size": 8},
                 "seed": 42,
             }
@@ -207,7 +205,7 @@ def test_end_to_end_writes_every_file(three_runs: list[Path], tmp_path: Path) ->
         and pd.isna(albert["train_runtime_s"])
     )
     md = (out / "table.md").read_text(encoding="utf-8")
-    assert md == result.table_markdown + "\n"
+    assert md == table_markdown(result) + "\n"
     assert md.count("not measured") == 5  # albert's five efficiency cells
     assert "22.71 M" in md and "5.2 min" in md
 

@@ -15,18 +15,19 @@ from sklearn import metrics as skm
 
 from fakenews.cli import main
 from fakenews.errors import FakeNewsError
-from fakenews.evaluation import (
-    PLOT_NAMES,
+from fakenews.evaluation import evaluate
+from fakenews.evaluation.plots import PLOT_NAMES
+from fakenews.evaluation.result import error_table
+from fakenews.metrics import (
     brier_score,
     compute_metrics,
-    error_table,
-    evaluate,
     expected_calibration_error,
     false_negative_rate,
     false_positive_rate,
     reliability_table,
     roc_auc,
 )
+from fakenews.predictors import InferenceOptions
 from fakenews.splits import COLUMNS, fingerprint, write_split_files
 
 METRIC_KEYS = {
@@ -128,9 +129,10 @@ def test_rates_and_brier_helpers() -> None:
     assert brier_score(np.array([0, 1]), np.array([0.0, 1.0])) == 0.0
 
 
-def test_tie_is_predicted_real() -> None:
+def test_tie_is_predicted_fake() -> None:
+    # THE decision rule (fakenews.metrics.decide): fake when P(fake) >= threshold, 0.5 by default.
     m = compute_metrics(np.array([0, 1]), probs_of([0.5, 0.5]))
-    assert m.confusion_matrix == ((1, 0), (1, 0))
+    assert m.confusion_matrix == ((0, 1), (0, 1))
 
 
 def test_error_table_puts_the_most_confident_mistakes_first() -> None:
@@ -191,7 +193,7 @@ def test_evaluate_cli_end_to_end(
 
 
 def test_predictions_equal_predictor_output(run_copy: Path, tiny_split_dir: Path) -> None:
-    from fakenews.inference import load_predictor
+    from fakenews.predictors import load_predictor
 
     result = evaluate(run_copy, data=tiny_split_dir, split="validation", quiet=True)
     texts = pd.read_csv(tiny_split_dir / "validation.csv", dtype=str, keep_default_na=False)[
@@ -356,7 +358,7 @@ def test_chunks_evaluation_does_not_overwrite_the_default(
     run_copy: Path, tiny_split_dir: Path
 ) -> None:
     default = evaluate(run_copy, data=tiny_split_dir, quiet=True)
-    chunks = evaluate(run_copy, data=tiny_split_dir, long="chunks", quiet=True)
+    chunks = evaluate(run_copy, data=tiny_split_dir, options=InferenceOptions(long="chunks"), quiet=True)
     assert (default.key, chunks.key) == ("test", "test+chunks")
     doc = json.loads((run_copy / "metrics" / "test+chunks.json").read_text())
     assert doc["long"] == "chunks" and doc["in_domain"] is True

@@ -16,9 +16,10 @@ import pytest
 
 from fakenews.cli import main
 from fakenews.errors import FakeNewsError
-from fakenews.export import EXPORT_JSON, FP32_FILE, INT8_FILE, OnnxPredictor, export_model
-from fakenews.inference import load_predictor
+from fakenews.export import export_model
 from fakenews.predict import predict_file
+from fakenews.predictors import load_predictor
+from fakenews.predictors.onnx import EXPORT_JSON, FP32_FILE, INT8_FILE, OnnxPredictor
 
 EXPORT_KEYS = {
     "model_file",
@@ -158,7 +159,7 @@ def test_int8_quantization_is_smaller_and_reports_agreement(
     assert record["fused"] is True and record["fused_ops"]["Attention"] == 2
     ops = {n.op_type for n in onnx.load(str(run / "onnx" / INT8_FILE)).graph.node}
     assert {"QAttention", "MatMulInteger", "EmbedLayerNormalization"} <= ops
-    assert load_predictor(run, backend="onnx").path.startswith("onnxruntime-int8-fused-")
+    assert load_predictor(run, backend="onnx").describe().startswith("onnxruntime-int8-fused-")
     assert 0.0 <= record["agreement"] <= 1.0
     # The record's figures are what the exported model gives now.
     texts = sample_texts(tiny_split_dir)[:-1]
@@ -201,12 +202,12 @@ def test_a_quantized_model_that_loses_accuracy_is_refused_unless_forced(
     err = capsys.readouterr().err.strip()
     assert err == (
         "error: the int8 ONNX model's test accuracy is 0.0000 against 1.0000 for PyTorch, a drop of 100.00 points "
-        "(more than --max-drop 1); nothing was written: export without --quantize, raise --max-drop, or pass --force to keep it."
+        "(more than --max-drop 1); nothing was written: export without --quantize, raise --max-drop, or pass --keep-worse to keep it."
     )
     assert not (run / "onnx").exists()
     assert not [p for p in run.iterdir() if p.name.startswith(".onnx")]
 
-    assert main([*argv, "--force"]) == 0
+    assert main([*argv, "--keep-worse"]) == 0
     record = json.loads((run / "onnx" / EXPORT_JSON).read_text(encoding="utf-8"))
     assert record["forced"] is True and record["accuracy_change_pts"] == -100.0
 
@@ -252,7 +253,7 @@ def test_the_fp32_export_is_fused_and_says_so(fp32_run: Path) -> None:
     assert record["fused_ops"]["SkipLayerNormalization"] == 4
     assert "onnxruntime.transformers.optimizer" in record["exporter"] and record["opset"] == 17
     predictor = load_predictor(fp32_run, backend="onnx")
-    assert predictor.path == "onnxruntime-fp32-fused-dynamic-padding-head-cpu"
+    assert predictor.describe() == "onnxruntime-fp32-fused-dynamic-padding-head-cpu"
 
 
 def tiny_model(arch: str) -> tuple[object, SimpleNamespace]:

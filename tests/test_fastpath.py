@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fakenews.inference as inference
+import fakenews.predictors.transformer as inference
 from fakenews.errors import FakeNewsError
-from fakenews.inference import load_predictor
+from fakenews.predictors import load_predictor
 from fakenews.splits import load_split_dir
 
 
@@ -27,8 +27,8 @@ def test_bf16_path_runs_in_bf16_and_stays_close_to_fp32(
     texts = _texts(tiny_split_dir)
     exact = load_predictor(tiny_run_dir, device="cpu")
     fast = load_predictor(tiny_run_dir, device="cpu", precision="bf16")
-    assert exact.path == "torch-fp32-dynamic-padding-head-cpu"
-    assert fast.path == "torch-bf16-dynamic-padding-head-cpu"
+    assert exact.describe() == "torch-fp32-dynamic-padding-head-cpu"
+    assert fast.describe() == "torch-bf16-dynamic-padding-head-cpu"
     p32, p16 = exact.predict_proba(texts), fast.predict_proba(texts)
     assert p16.dtype == np.float64 and p16.shape == (len(texts), 2)
     np.testing.assert_allclose(p16.sum(axis=1), 1.0, atol=1e-6)

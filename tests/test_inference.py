@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from fakenews.errors import FakeNewsError
-from fakenews.inference import BaselinePredictor, TransformerPredictor, Windowing, load_predictor
 from fakenews.models.encoding import encode
+from fakenews.predictors import Windowing, load_predictor
+from fakenews.predictors.baseline import BaselinePredictor
+from fakenews.predictors.transformer import TransformerPredictor
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_truncation_is_the_one_training_used(
     ]
     assert [w[0] for w in predictor.encode(texts)] == [list(e) for e in expected]
     assert all(len(ws) == 1 and len(ws[0]) <= 64 for ws in predictor.encode(texts))
-    assert predictor.path == "torch-fp32-dynamic-padding-head_tail-cpu"
+    assert predictor.describe() == "torch-fp32-dynamic-padding-head_tail-cpu"
 
 
 def test_chunks_cover_the_whole_article(tiny_run_dir: Path, texts: list[str]) -> None:

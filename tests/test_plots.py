@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from fakenews.evaluation import EvaluationResult, compute_metrics, error_table, render_png
-from fakenews.reporting.plots import evaluation_figures, roc_figure
+from fakenews.evaluation.plots import evaluation_figures, roc_figure
+from fakenews.evaluation.result import EvaluationResult, error_table
+from fakenews.metrics import compute_metrics
+from fakenews.reporting.figures import figure_png as render_png
 
 
 def make_result(labels: list[int], p_fake: list[float], *, key: str = "test") -> EvaluationResult:

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fakenews.cli import main
-from fakenews.evaluation import variant_suffix
-from fakenews.inference import bf16_supported
+from fakenews.predictors import InferenceOptions
+from fakenews.predictors.transformer import bf16_supported
+from fakenews.rundir import variant_suffix
 from fakenews.serving import create_app
 
 BF16 = bf16_supported("cpu")
@@ -54,7 +55,7 @@ def test_bf16_evaluate_benchmark_predict_and_serve(
     label, prob, _ = capsys.readouterr().out.strip().split("\t")
     assert label in ("fake", "real") and 0.0 <= float(prob) <= 1.0
 
-    client = TestClient(create_app(run, precision="bf16"))
+    client = TestClient(create_app(run, options=InferenceOptions(precision="bf16")))
     info = client.get("/model").json()
     assert info["precision"] == "bf16"
     assert info["served_accuracy"] == {
@@ -68,7 +69,7 @@ def test_bf16_evaluate_benchmark_predict_and_serve(
 def test_bf16_is_refused_without_native_bf16(
     tiny_run_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("fakenews.inference.bf16_supported", lambda device: False)
+    monkeypatch.setattr("fakenews.predictors.transformer.bf16_supported", lambda device: False)
     assert main(["predict", str(tiny_run_dir), ARTICLE, "--precision", "bf16"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fakenews.compare import compare
-from fakenews.reporting.report import SECTIONS
+from fakenews.comparison import compare
+from fakenews.comparison.report import SECTIONS
 from test_compare import EFF, make_run, synthetic
 
 EVIL = '<script>alert(\'x\')</script> <img src="https://evil.example/x.png"> & "quoted"'

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from fakenews.cli import main
 from fakenews.errors import FakeNewsError
-from fakenews.inference import load_predictor
+from fakenews.predictors import InferenceOptions, load_predictor
 from fakenews.serving import API_KEY_HEADER, ServeLimits, create_app
 
 LIMITS = ServeLimits(max_body_bytes=4000, max_articles=3, max_chars=500)
@@ -137,7 +137,7 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     assert info["served_accuracy"] == {"accuracy": 0.75, "n": 12, "source": "metrics/test.json"}
     # Served another way (chunks; ONNX) the torch/truncate figure is not the served model's.
     chunks = (
-        TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+        TestClient(create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())).get("/model").json()
     )
     assert chunks["served_accuracy"] is None
     fingerprint = json.loads((run / "data_manifest.json").read_text(encoding="utf-8"))[
@@ -147,7 +147,7 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     export = {"split": "test", "n": 12, "accuracy_onnx": 0.5, "data_fingerprint": fingerprint}
     (run / "onnx" / "export.json").write_text(json.dumps(export), encoding="utf-8")
     onnx = (
-        TestClient(create_app(run, backend="onnx", predictor=FixedPredictor())).get("/model").json()
+        TestClient(create_app(run, options=InferenceOptions(backend="onnx"), predictor=FixedPredictor())).get("/model").json()
     )
     assert onnx["served_accuracy"] == {"accuracy": 0.5, "n": 12, "source": "onnx/export.json"}
     assert onnx["export"] == export
@@ -156,7 +156,7 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
         json.dumps({**metrics, "accuracy": 0.8, "long": "chunks"}), encoding="utf-8"
     )
     chunks = (
-        TestClient(create_app(run, long="chunks", predictor=FixedPredictor())).get("/model").json()
+        TestClient(create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())).get("/model").json()
     )
     assert chunks["served_accuracy"] == {
         "accuracy": 0.8,

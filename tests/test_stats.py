@@ -10,7 +10,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fakenews import stats
-from fakenews.evaluation import expected_calibration_error
+from fakenews.metrics import expected_calibration_error
 
 
 def binomial_p(b: int, c: int) -> float:
@@ -72,7 +72,8 @@ def _models(
         correct = rng.random(n) < acc
         pred = np.where(correct, y, 1 - y)
         conf = np.round(rng.uniform(0.5, 1.0, n), 2)  # rounding makes ties for ROC-AUC
-        out[name] = (pred, np.where(pred == 1, np.maximum(conf, 0.51), 1 - conf))
+        # P(fake) >= 0.5 is fake (fakenews.metrics.decide), so a real prediction needs P(fake) < 0.5
+        out[name] = (pred, np.where(pred == 1, conf, np.minimum(1 - conf, 0.49)))
     return y, out
 
 

@@ -52,7 +52,7 @@ def val_logits(run_dir: Path, split_dir: Path) -> np.ndarray:
 def test_tiny_run_dir_has_every_design_file(tiny_run_dir: Path, tiny_split_dir: Path) -> None:
     run = RunDir.open(tiny_run_dir)
     for path in (
-        run.config,
+        run.config_file,
         run.data_manifest,
         run.model,
         run.checkpoints,
@@ -60,7 +60,7 @@ def test_tiny_run_dir_has_every_design_file(tiny_run_dir: Path, tiny_split_dir: 
         run.train_summary,
     ):
         assert path.exists(), path
-    config = yaml.safe_load(run.config.read_text())
+    config = yaml.safe_load(run.config_file.read_text())
     assert config["model"] == {
         "name": "scratch:bert",
         "kind": "transformer",
@@ -136,7 +136,7 @@ def test_baseline_run_dir(tiny_baseline_run_dir: Path, tiny_split_dir: Path) -> 
     from fakenews.models.baseline import TfidfLogReg
 
     run = RunDir.open(tiny_baseline_run_dir)
-    assert yaml.safe_load(run.config.read_text())["model"]["kind"] == "baseline"
+    assert yaml.safe_load(run.config_file.read_text())["model"]["kind"] == "baseline"
     summary = json.loads(run.train_summary.read_text())
     assert set(summary) >= SUMMARY_KEYS and summary["kind"] == "baseline"
     model = TfidfLogReg.load(run.model)
@@ -259,7 +259,7 @@ def test_kill_9_after_first_checkpoint_then_resume(
         tiny_split_dir, "scratch:bert", tmp_path / "fresh", overrides=overrides, quiet=True
     )
     assert resumed["validation"] == pytest.approx(fresh.metrics, abs=1e-6)
-    assert resumed["global_step"] == fresh.summary["global_step"]
+    assert resumed["global_step"] == fresh.summary.global_step
     np.testing.assert_allclose(
         val_logits(killed, tiny_split_dir), val_logits(fresh.run_dir, tiny_split_dir), atol=1e-5
     )
@@ -292,7 +292,7 @@ def test_torchrun_two_processes_write_one_run_dir(tiny_split_dir: Path, tmp_path
     # The logged validation loss is the real mean cross-entropy, not world_size times it.
     import pandas as pd
 
-    from fakenews.inference import load_predictor
+    from fakenews.predictors import load_predictor
 
     best_step = int(summary["best_checkpoint"].rsplit("-", 1)[1])
     rows = [json.loads(line) for line in run.history.read_text().splitlines()]

@@ -33,7 +33,7 @@ ModelSize = Literal["tiny", "small", "base"]
 Truncation = Literal["head", "head_tail"]
 Padding = Literal["dynamic", "max_length"]
 Metric = Literal["f1", "accuracy"]
-Precision = Literal["auto", "fp32", "fp16", "bf16"]
+TrainPrecision = Literal["auto", "fp32", "fp16", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
 
@@ -170,7 +170,7 @@ class TrainConfig:
     """Validation metric that picks the best checkpoint and drives early stopping: ``f1`` (default,
     weighted F1) or ``accuracy``."""
 
-    precision: Precision = "auto"
+    precision: TrainPrecision = "auto"
     """``auto`` (default: bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU), ``fp32``,
     ``fp16`` (GPU only) or ``bf16``."""
 
@@ -210,7 +210,7 @@ class TrainConfig:
                 _positive("train", name, value)
         _allowed("scheduler", self.scheduler, Scheduler, "train")
         _allowed("metric", self.metric, Metric, "train")
-        _allowed("precision", self.precision, Precision, "train")
+        _allowed("precision", self.precision, TrainPrecision, "train")
         _allowed("device", self.device, Device, "train")
         if self.device == "cpu" and self.precision == "fp16":
             raise FakeNewsError(

@@ -14,13 +14,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from fakenews.comparison.result import ComparisonResult
+from fakenews.comparison.stage import compare
+from fakenews.data.prepare import PrepareOptions, prepare
+from fakenews.data.registry import fetch
+from fakenews.efficiency import benchmark
 from fakenews.errors import FakeNewsError
+from fakenews.evaluation.stage import evaluate
 from fakenews.io import check_output_dir
-
-if TYPE_CHECKING:
-    from fakenews.compare import ComparisonResult
+from fakenews.training import train
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +83,6 @@ def run_demo(
         force: replace an existing ``out``.
         quiet: no progress output.
     """
-    from fakenews.compare import compare
-    from fakenews.data.prepare import PrepareOptions, prepare
-    from fakenews.data.registry import fetch
-    from fakenews.efficiency import benchmark
-    from fakenews.evaluation import evaluate
-    from fakenews.training import train
-
     out = Path(out)
     cross = [Path(p) for p in cross_data]
     for path in cross:

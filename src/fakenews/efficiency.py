@@ -22,18 +22,23 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from scipy import stats
 
 from fakenews.errors import FakeNewsError
 from fakenews.flops import forward_flops, mfu
+from fakenews.io import write_json
+from fakenews.predictors.base import InferenceOptions, Predictor
+from fakenews.predictors.load import load_predictor
 from fakenews.progress import track
+from fakenews.reporting.model_card import write_model_card
 from fakenews.rundir import RunDir
-from fakenews.splits import SPLITS, load_split_dir
+from fakenews.splits import SPLITS, SplitDir
 
 logger = logging.getLogger(__name__)
 
@@ -201,14 +206,14 @@ def device_name(device: str) -> str:
 
 
 def forward_flops_per_article(
-    predictor: Any, model_dir: Path, texts: Sequence[str]
+    predictor: Predictor, model_dir: Path, texts: Sequence[str]
 ) -> float | None:
     """Mean forward FLOPs per article of ``texts`` as ``predictor`` feeds them to the model (its
     windows' real token counts, no padding); None for the baseline or an uncovered architecture."""
     config_file = Path(model_dir) / "config.json"
-    if not hasattr(predictor, "encode") or not config_file.is_file() or not texts:
+    lengths = predictor.window_lengths(texts)
+    if not lengths or not config_file.is_file():
         return None
-    lengths = [len(w) for windows in predictor.encode(texts) for w in windows]
     total = forward_flops(json.loads(config_file.read_text(encoding="utf-8")), lengths)
     return None if total is None else total / len(texts)
 
@@ -288,11 +293,9 @@ def benchmark(
     split: str = "test",
     n_articles: int = DEFAULT_N_ARTICLES,
     batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
-    backend: str = "torch",
-    device: str = "auto",
+    options: InferenceOptions | None = None,
     threads: int | None = None,
     quiet: bool = False,
-    precision: str = "fp32",
 ) -> EfficiencyResult:
     """Measure size, latency and throughput of a run and write ``efficiency.json`` + the model card.
 
@@ -303,57 +306,42 @@ def benchmark(
         n_articles: distinct articles timed at batch size 1 (default 200; fewer if the split is smaller).
         batch_sizes: batch sizes tried for throughput (default 1, 8, 16, 32, 64; those larger than
             the number of articles are skipped).
-        backend: ``torch`` (default) or ``onnx``.
-        device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
+        options: the inference measured (backend, device, precision; its batch size is ignored:
+            ``batch_sizes`` are tried); the measured path (``efficiency.json``'s ``path``) names it.
         threads: torch intra-op threads during the measurement; default None leaves torch's own
             choice (restored afterwards when set).
         quiet: no progress bars when True.
-        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run); the
-            measured path (``efficiency.json``'s ``path``) names it.
     """
-    import torch
-
     if threads is not None and threads < 1:
         raise FakeNewsError(f"--threads must be at least 1; found {threads}.")
+    run = RunDir.open(run_dir)
+    texts, sizes, split_dir = _benchmark_articles(run, data, split, n_articles, batch_sizes)
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _benchmark(
-            run_dir,
-            data=data,
-            split=split,
-            n_articles=n_articles,
-            batch_sizes=batch_sizes,
-            backend=backend,
-            device=device,
-            quiet=quiet,
-            precision=precision,
-        )
+        options = replace(options or InferenceOptions(), batch_size=max(sizes))
+        predictor = load_predictor(run, options, quiet=True)
+        logger.info(
+            "benchmarking %s on %d articles of %s (%s)", run.path, len(texts), split_dir.path, predictor.device
+        )  # fmt: skip
+        timings = _time_predictor(predictor, texts, sizes, quiet=quiet)
+        result = _efficiency_result(run, predictor, texts, timings, split_dir, split)
     finally:
         torch.set_num_threads(before)
+    write_json(run.efficiency, result.to_dict())
+    write_model_card(run)
+    return result
 
 
-def _benchmark(
-    run_dir: Path | str,
-    *,
+def _benchmark_articles(
+    run: RunDir,
     data: Path | str | None,
     split: str,
     n_articles: int,
     batch_sizes: Sequence[int],
-    backend: str,
-    device: str,
-    quiet: bool,
-    precision: str = "fp32",
-) -> EfficiencyResult:
-    import torch
-
-    from fakenews.evaluation import run_split_dir
-    from fakenews.inference import load_predictor
-    from fakenews.io import write_json
-    from fakenews.reporting.model_card import write_model_card
-
-    run = RunDir.open(run_dir)
+) -> tuple[list[str], list[int], SplitDir]:
+    """The timed articles and the usable batch sizes (those not larger than the articles)."""
     if split not in SPLITS:
         raise FakeNewsError(
             f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
@@ -365,82 +353,83 @@ def _benchmark(
     sizes = sorted({int(b) for b in batch_sizes})
     if not sizes or sizes[0] < 1:
         raise FakeNewsError(f"batch sizes must be positive integers; found {list(batch_sizes)}.")
-    split_dir = load_split_dir(Path(data) if data is not None else run_split_dir(run))
-    frame = split_dir.split(split)
-    texts = frame["combined_text"].tolist()[:n_articles]
+    split_dir = run.split_dir(data)
+    texts = split_dir.split(split)["combined_text"].tolist()[:n_articles]
     if len(texts) < 2:
         raise FakeNewsError(
             f"split {split!r} of {split_dir.path} has {len(texts)} article; the benchmark needs at least 2."
         )
-    usable = [b for b in sizes if b <= len(texts)] or [sizes[0]]
+    return texts, [b for b in sizes if b <= len(texts)] or [sizes[0]], split_dir
 
-    predictor = load_predictor(
-        run,
-        backend=backend,
-        device=device,
-        batch_size=max(usable),
-        quiet=True,
-        precision=precision,  # type: ignore[arg-type]
-    )
-    dev = str(getattr(predictor, "device", "cpu"))
+
+@dataclass(frozen=True)
+class _Timings:
+    p50: tuple[float, tuple[float, float]]
+    p95: tuple[float, tuple[float, float]]
+    by_size: dict[int, Throughput]
+    peak_memory_mb: float | None
+
+
+def _time_predictor(
+    predictor: Predictor, texts: list[str], sizes: list[int], *, quiet: bool
+) -> _Timings:
+    """Latency at batch size 1 (each article once, after a warm-up) and throughput per batch size."""
+    dev = predictor.device
     cuda = dev.startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats(torch.device(dev))
-    logger.info(
-        "benchmarking %s on %d articles of %s (%s)", run.path, len(texts), split_dir.path, dev
-    )
-
     warm = [texts[i % len(texts)] for i in range(LATENCY_WARMUP)]
     seconds = time_calls(
-        lambda t: predictor.predict_proba([t]),
-        texts,
-        warmup=warm,
-        quiet=quiet,
+        lambda t: predictor.predict_proba([t]), texts, warmup=warm, quiet=quiet,
         description="latency, batch 1",
-    )
+    )  # fmt: skip
     ms = seconds * 1000.0
-    p50, p50_ci = percentile_with_ci(ms, 50)
-    p95, p95_ci = percentile_with_ci(ms, 95)
+    by_size = {
+        b: measure_throughput(
+            lambda batch, b=b: predictor.predict_proba(batch, batch_size=b), texts, b, quiet=quiet
+        )
+        for b in sizes
+    }
+    peak = torch.cuda.max_memory_allocated(torch.device(dev)) / MB if cuda else None
+    return _Timings(percentile_with_ci(ms, 50), percentile_with_ci(ms, 95), by_size, peak)
 
-    by_size: dict[int, Throughput] = {}
-    for b in usable:
-        if hasattr(predictor, "batch_size"):
-            predictor.batch_size = b  # one forward pass per timed batch
-        by_size[b] = measure_throughput(predictor.predict_proba, texts, b, quiet=quiet)
-    best = max(by_size.values(), key=lambda t: t.per_s)
 
+def _efficiency_result(
+    run: RunDir,
+    predictor: Predictor,
+    texts: list[str],
+    t: _Timings,
+    split_dir: SplitDir,
+    split: str,
+) -> EfficiencyResult:
+    best = max(t.by_size.values(), key=lambda x: x.per_s)
     total, trainable = predictor.parameter_counts()
-    memory = predictor.memory_bytes()
-    counts = predictor.token_counts(texts) if hasattr(predictor, "token_counts") else None
-    config = run.read_config()
-    kind = str((config.get("model") or {}).get("kind", "transformer"))
+    counts = predictor.token_counts(texts)
     flops = forward_flops_per_article(predictor, run.model, texts)
     achieved = flops * best.per_s if flops is not None else None
-    max_length = (
-        int((config.get("data") or {}).get("max_length", 512)) if kind == "transformer" else None
-    )
-    result = EfficiencyResult(
+    dev = predictor.device
+    return EfficiencyResult(
         params_total=int(total),
         params_trainable=int(trainable),
         size_mb=dir_size_bytes(run.model) / MB,
-        memory_mb=float(memory) / MB,
-        latency_ms_p50=p50,
-        latency_ms_p50_ci=p50_ci,
-        latency_ms_p95=p95,
-        latency_ms_p95_ci=p95_ci,
+        memory_mb=float(predictor.memory_bytes()) / MB,
+        latency_ms_p50=t.p50[0],
+        latency_ms_p50_ci=t.p50[1],
+        latency_ms_p95=t.p95[0],
+        latency_ms_p95_ci=t.p95[1],
         throughput_per_s=best.per_s,
         throughput_per_s_ci=best.ci,
         batch_size=best.batch_size,
-        max_length=max_length,
+        max_length=run.config.data.max_length if run.kind == "transformer" else None,
         device=dev,
         device_name=device_name(dev),
         torch_threads=torch.get_num_threads(),
         torch_version=torch.__version__,
-        path=str(getattr(predictor, "path", backend)),
+        path=predictor.describe(),
         n_articles=len(texts),
-        peak_memory_mb=(torch.cuda.max_memory_allocated(torch.device(dev)) / MB) if cuda else None,
-        throughput_by_batch_size=by_size,
-        mean_tokens=float(np.mean(counts)) if counts is not None else None,
+        peak_memory_mb=t.peak_memory_mb,
+        throughput_by_batch_size=t.by_size,
+        mean_tokens=float(np.mean(counts)) if len(counts) else None,
         data_name=split_dir.name,
         data_fingerprint=split_dir.fingerprint,
         split=split,
@@ -448,6 +437,3 @@ def _benchmark(
         achieved_flops_per_s=achieved,
         mfu=mfu(achieved, dev, device_name(dev)),
     )
-    write_json(run.efficiency, result.to_dict())
-    write_model_card(run)
-    return result

@@ -50,25 +50,17 @@ from typing import Any, Literal
 import numpy as np
 
 from fakenews.errors import FakeNewsError
-from fakenews.inference import (
-    CPU_BATCH_SIZE,
-    LongMode,
-    TransformerPredictor,
-    Windowing,
-    load_predictor,
-    run_kind,
-    windowing_from_config,
-)
-from fakenews.io import atomic_dir, read_json, write_json
-from fakenews.progress import track
+from fakenews.io import atomic_dir, write_json
+from fakenews.metrics import predictions_from_probs
+from fakenews.predictors.base import CPU_BATCH_SIZE, InferenceOptions, Predictor
+from fakenews.predictors.load import load_onnx_predictor, windowing_for
+from fakenews.predictors.onnx import EXPORT_JSON, FP32_FILE, INT8_FILE
+from fakenews.predictors.transformer import WEIGHT_FILES, TransformerPredictor
 from fakenews.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
 Quantize = Literal["none", "int8"]
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
-EXPORT_JSON = "export.json"
 OPSET = 18
 """ONNX opset of the plain export (18: what torch 2.13's exporter targets by default)."""
 FUSED_OPSET = 17
@@ -90,166 +82,6 @@ MODEL_FILES_TO_COPY = (
     "vocab.json",
     "added_tokens.json",
 )
-
-
-# --------------------------------------------------------------------------- the predictor
-
-
-class OnnxPredictor(TransformerPredictor):
-    """The ONNX export of a run, run by ONNX Runtime on CPU.
-
-    Tokenization, truncation (``data.truncation`` of the run), ``long="chunks"`` windows and
-    length-sorted batching are inherited from :class:`fakenews.inference.TransformerPredictor`,
-    so both backends see exactly the same token ids; only the forward pass differs.
-
-    Args:
-        run: the run dir whose ``onnx/`` holds the export (write it with ``fakenews export``).
-        long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
-        batch_size: texts (or windows) per forward pass; default 8 (the CPU default).
-        stride: chunk step in tokens for ``long="chunks"``; default half a window.
-        quiet: no progress bar when True (default).
-        onnx_dir: the folder with the export; default ``RUN_DIR/onnx``.
-        threads: ONNX Runtime intra-op threads; default ``None`` lets ONNX Runtime choose
-            (one per physical core).
-    """
-
-    kind = "transformer"
-
-    def __init__(
-        self,
-        run: RunDir | Path | str,
-        *,
-        long: LongMode = "truncate",
-        batch_size: int | None = None,
-        stride: int | None = None,
-        quiet: bool = True,
-        onnx_dir: Path | None = None,
-        threads: int | None = None,
-    ) -> None:
-        # Deliberately not calling TransformerPredictor.__init__: it would load the torch model.
-        run = run if isinstance(run, RunDir) else RunDir.open(run)
-        self.run = run
-        self.onnx_dir = Path(onnx_dir) if onnx_dir is not None else run.onnx
-        self.model_file = find_onnx_model(self.onnx_dir, run)
-        self.windowing: Windowing = windowing_from_config(
-            run.read_config(), long=long, stride=stride
-        )
-        if batch_size is not None and batch_size < 1:
-            raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
-        self.batch_size = batch_size or CPU_BATCH_SIZE
-        self.quiet = quiet
-        self.device = "cpu"
-        self.model_dir = self.onnx_dir
-        self.tokenizer = _load_tokenizer(self.onnx_dir)
-        self.session = _session(self.model_file, threads=threads)
-        self._input_names = [i.name for i in self.session.get_inputs()]
-        self._init_encoding()
-
-    # -- facts for benchmark / model card
-    @property
-    def fused(self) -> bool:
-        """Whether the export's graph was fused by ONNX Runtime's transformer optimizer
-        (``fused`` in ``export.json``; False for exports written before it was recorded)."""
-        record = self.onnx_dir / EXPORT_JSON
-        return bool(record.is_file() and read_json(record, what="export record").get("fused"))
-
-    @property
-    def path(self) -> str:
-        precision = "int8" if self.model_file.name == INT8_FILE else "fp32"
-        mode = "chunks" if self.windowing.long == "chunks" else self.windowing.truncation
-        graph = "-fused" if self.fused else ""
-        return f"onnxruntime-{precision}{graph}-dynamic-padding-{mode}-cpu"
-
-    def parameter_counts(self) -> tuple[int, int]:
-        """(total, 0): every initializer element of the graph (weights, and for int8 also the
-        scales and zero points); nothing in an export is trainable."""
-        import onnx
-
-        model = onnx.load(str(self.model_file), load_external_data=False)
-        total = int(sum(int(np.prod(t.dims)) for t in model.graph.initializer))
-        return total, 0
-
-    def memory_bytes(self) -> int:
-        """Size of the ONNX file (the weights ONNX Runtime holds)."""
-        return int(self.model_file.stat().st_size)
-
-    # -- forward
-    def _forward_sorted(self, windows: list[list[int]]) -> np.ndarray:
-        order = np.argsort([-len(w) for w in windows], kind="stable")
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        probs = np.zeros((len(windows), 2), dtype=np.float64)
-        for idx in track(
-            batches, total=len(batches), description="predicting (onnx)", quiet=self.quiet
-        ):
-            feed = self._pad_np([windows[i] for i in idx])
-            logits = self.session.run(["logits"], feed)[0].astype(np.float64)
-            probs[idx] = _softmax(logits)
-        return probs
-
-    def _pad_np(self, batch: list[list[int]]) -> dict[str, np.ndarray]:
-        width = max(len(w) for w in batch)
-        ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, w in enumerate(batch):
-            ids[row, : len(w)] = w
-            mask[row, : len(w)] = 1
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return {name: feed[name] for name in self._input_names}
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def find_onnx_model(onnx_dir: Path, run: RunDir | None = None) -> Path:
-    """The model file of an export: the one ``export.json`` names, else whichever exists."""
-    where = run.path if run is not None else onnx_dir.parent
-    hint = f"run `fakenews export {where} --format onnx` first"
-    if not onnx_dir.is_dir():
-        raise FakeNewsError(
-            f"{onnx_dir} does not exist; --backend onnx needs the ONNX export: {hint}."
-        )
-    named = None
-    if (onnx_dir / EXPORT_JSON).is_file():
-        named = read_json(onnx_dir / EXPORT_JSON, what="export record").get("model_file")
-    candidates = [named] if named else [FP32_FILE, INT8_FILE]
-    for name in candidates:
-        if (onnx_dir / str(name)).is_file():
-            return onnx_dir / str(name)
-    raise FakeNewsError(
-        f"{onnx_dir} holds no {' or '.join(map(str, candidates))}; the export is incomplete: {hint}."
-    )
-
-
-def _load_tokenizer(folder: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(folder)
-    except Exception as exc:
-        raise FakeNewsError(
-            f"could not load the tokenizer copied into {folder} ({type(exc).__name__}: {exc}); "
-            "re-run `fakenews export`."
-        ) from None
-
-
-def _session(model_file: Path, *, threads: int | None) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only
-    if threads:
-        options.intra_op_num_threads = threads
-    try:
-        return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FakeNewsError(
-            f"ONNX Runtime could not load {model_file} ({msg}); the file is corrupt or incomplete: re-run `fakenews export`."
-        ) from None
 
 
 # --------------------------------------------------------------------------- export
@@ -315,7 +147,7 @@ def export_onnx(
     format: str = "onnx",
     quantize: Quantize = "none",
     max_drop: float = 1.0,
-    force: bool = False,
+    keep_worse: bool = False,
     data: Path | str | None = None,
     split: str = "test",
     batch_size: int | None = None,
@@ -331,7 +163,8 @@ def export_onnx(
             ``model.int8.onnx``).
         max_drop: largest accepted accuracy drop of the export against PyTorch on ``split``,
             in percentage points (default 1.0); a larger drop is refused.
-        force: keep an export whose accuracy dropped by more than ``max_drop`` (default False).
+        keep_worse: keep an export whose accuracy dropped by more than ``max_drop`` (default
+            False; ``--keep-worse``).
         data: split dir to score on; default the one the run was trained on.
         split: ``test`` (default), ``validation`` or ``train``.
         batch_size: texts per forward pass for both backends; default 8 (the CPU default).
@@ -341,8 +174,51 @@ def export_onnx(
     Returns:
         :class:`ExportResult`. An existing ``onnx/`` is replaced only when the new export succeeds.
     """
-    from fakenews.evaluation import predictions_from_probs, resolve_data
+    run = _check_export_args(run_dir, format=format, quantize=quantize, max_drop=max_drop, repeats=repeats)
+    split_dir = run.split_dir(data)
+    frame = split_dir.split(split)
+    texts = frame["combined_text"].tolist()
+    batch = batch_size or CPU_BATCH_SIZE
+    options = InferenceOptions(batch_size=batch, device="cpu")
+    torch_predictor = TransformerPredictor(
+        run.model, windowing=windowing_for(run, options), batch_size=batch, device="cpu", quiet=quiet
+    )
+    if run.onnx.exists():
+        logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
+    with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
+        graph, model_file = _write_graph(torch_predictor, run.model, tmp, quantize=quantize)
+        onnx_predictor = load_onnx_predictor(run, options, onnx_dir=tmp, quiet=quiet)
+        logger.info("scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch)
+        scores = _score_both(
+            torch_predictor, onnx_predictor, texts, frame["label"].to_numpy(dtype=int), repeats
+        )
+        if -scores["accuracy_change_pts"] > max_drop and not keep_worse:
+            raise FakeNewsError(
+                f"the {quantize if quantize != 'none' else 'fp32'} ONNX model's {split} accuracy is "
+                f"{scores['accuracy_onnx']:.4f} against {scores['accuracy_torch']:.4f} for PyTorch, a drop of "
+                f"{-scores['accuracy_change_pts']:.2f} points (more than --max-drop {max_drop:g}); nothing was written: "
+                "export without --quantize, raise --max-drop, or pass --keep-worse to keep it."
+            )
+        result = ExportResult(
+            onnx_dir=str(run.onnx), model_file=model_file.name, format="onnx", quantize=quantize,
+            exporter=graph.exporter, opset=graph.opset, fused=graph.fused, fused_ops=graph.fused_ops,
+            fusion_note=graph.note, data_path=str(split_dir.path), data_fingerprint=split_dir.fingerprint,
+            split=split, n=len(texts), batch_size=batch,
+            max_length=onnx_predictor.windowing.max_length, truncation=onnx_predictor.windowing.truncation,
+            max_drop_pts=float(max_drop), forced=bool(keep_worse and -scores["accuracy_change_pts"] > max_drop),
+            timing_repeats=repeats, torch_threads=_torch_threads(),
+            onnxruntime_threads="default (one per physical core)",
+            size_mb_torch=_weights_mb(run.model), size_mb_onnx=model_file.stat().st_size / 1e6,
+            torch_version=_version("torch"), onnxruntime_version=_version("onnxruntime"),
+            **scores,
+        )  # fmt: skip
+        write_json(tmp / EXPORT_JSON, result.to_dict())
+    return result
 
+
+def _check_export_args(
+    run_dir: Path | str, *, format: str, quantize: str, max_drop: float, repeats: int
+) -> RunDir:
     if format != "onnx":
         raise FakeNewsError(f"--format must be onnx (the only export format); found {format!r}.")
     if quantize not in ("none", "int8"):
@@ -354,100 +230,64 @@ def export_onnx(
             f"--max-drop must be a non-negative number of accuracy points; found {max_drop}."
         )
     run = RunDir.open(run_dir)
-    config = run.read_config()
-    if run_kind(config) == "baseline":
+    if run.kind == "baseline":
         raise FakeNewsError(
             f"{run.path} is a TF-IDF baseline run; ONNX export is for transformer runs "
             "(the baseline already runs fast on CPU without PyTorch: use --backend torch, the default)."
         )
-    frame = resolve_data(run, data).split(split)
-    texts = frame["combined_text"].tolist()
-    labels = frame["label"].to_numpy(dtype=int)
-    batch = batch_size or CPU_BATCH_SIZE
-    torch_predictor = load_predictor(
-        run, backend="torch", batch_size=batch, device="cpu", quiet=quiet
+    return run
+
+
+def _write_graph(
+    torch_predictor: TransformerPredictor, model_dir: Path, tmp: Path, *, quantize: str
+) -> tuple[GraphExport, Path]:
+    """The graph (quantized when asked), the tokenizer files and a first ``export.json`` in ``tmp``."""
+    fp32 = tmp / FP32_FILE
+    graph = export_model(torch_predictor.model, torch_predictor.tokenizer, fp32)
+    model_file = fp32
+    if quantize == "int8":
+        model_file = tmp / INT8_FILE
+        quantize_int8(fp32, model_file)
+        fp32.unlink()
+    copy_tokenizer(model_dir, tmp)
+    # lets the ONNX predictor find the model (and name its path) before the full record exists
+    write_json(tmp / EXPORT_JSON, {"model_file": model_file.name, "fused": graph.fused})
+    return graph, model_file
+
+
+def _score_both(
+    torch_predictor: Predictor,
+    onnx_predictor: Predictor,
+    texts: list[str],
+    labels: np.ndarray,
+    repeats: int,
+) -> dict[str, float]:
+    """Accuracy, agreement, probability differences and speed of both backends on ``texts``."""
+    (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(
+        torch_predictor, onnx_predictor, texts, repeats
     )
-
-    if run.onnx.exists():
-        logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
-    with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
-        fp32 = tmp / FP32_FILE
-        graph = export_model(torch_predictor.model, torch_predictor.tokenizer, fp32)
-        model_file = fp32
-        if quantize == "int8":
-            model_file = tmp / INT8_FILE
-            quantize_int8(fp32, model_file)
-            fp32.unlink()
-        copy_tokenizer(run.model, tmp)
-        # lets OnnxPredictor find the model (and name its path) before the full record exists
-        write_json(tmp / EXPORT_JSON, {"model_file": model_file.name, "fused": graph.fused})
-        onnx_predictor = OnnxPredictor(run, batch_size=batch, quiet=quiet, onnx_dir=tmp)
-
-        logger.info(
-            "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch
-        )
-        (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(
-            torch_predictor, onnx_predictor, texts, repeats
-        )
-        torch_pred, onnx_pred = (
-            predictions_from_probs(torch_probs),
-            predictions_from_probs(onnx_probs),
-        )
-        acc_torch = float(np.mean(torch_pred == labels))
-        acc_onnx = float(np.mean(onnx_pred == labels))
-        change = (acc_onnx - acc_torch) * 100.0
-        diff = np.abs(onnx_probs[:, 1] - torch_probs[:, 1])
-        if -change > max_drop and not force:
-            raise FakeNewsError(
-                f"the {quantize if quantize != 'none' else 'fp32'} ONNX model's {split} accuracy is {acc_onnx:.4f} "
-                f"against {acc_torch:.4f} for PyTorch, a drop of {-change:.2f} points (more than --max-drop {max_drop:g}); "
-                "nothing was written: export without --quantize, raise --max-drop, or pass --force to keep it."
-            )
-        split_dir = resolve_data(run, data)
-        result = ExportResult(
-            onnx_dir=str(run.onnx),
-            model_file=model_file.name,
-            format="onnx",
-            quantize=quantize,
-            exporter=graph.exporter,
-            opset=graph.opset,
-            fused=graph.fused,
-            fused_ops=graph.fused_ops,
-            fusion_note=graph.note,
-            data_path=str(split_dir.path),
-            data_fingerprint=split_dir.fingerprint,
-            split=split,
-            n=len(texts),
-            batch_size=batch,
-            max_length=onnx_predictor.windowing.max_length,
-            truncation=onnx_predictor.windowing.truncation,
-            accuracy_torch=acc_torch,
-            accuracy_onnx=acc_onnx,
-            accuracy_change_pts=change,
-            max_drop_pts=float(max_drop),
-            forced=bool(force and -change > max_drop),
-            agreement=float(np.mean(torch_pred == onnx_pred)),
-            max_abs_prob_diff=float(diff.max()),
-            mean_abs_prob_diff=float(diff.mean()),
-            torch_seconds=torch_s,
-            onnx_seconds=onnx_s,
-            torch_articles_per_s=len(texts) / torch_s,
-            onnx_articles_per_s=len(texts) / onnx_s,
-            speedup=torch_s / onnx_s,
-            timing_repeats=repeats,
-            torch_threads=_torch_threads(),
-            onnxruntime_threads="default (one per physical core)",
-            size_mb_torch=_weights_mb(run.model),
-            size_mb_onnx=model_file.stat().st_size / 1e6,
-            torch_version=_version("torch"),
-            onnxruntime_version=_version("onnxruntime"),
-        )
-        write_json(tmp / EXPORT_JSON, result.to_dict())
-    return result
+    torch_pred = predictions_from_probs(torch_probs)
+    onnx_pred = predictions_from_probs(onnx_probs)
+    acc_torch = float(np.mean(torch_pred == labels))
+    acc_onnx = float(np.mean(onnx_pred == labels))
+    diff = np.abs(onnx_probs[:, 1] - torch_probs[:, 1])
+    return {
+        "accuracy_torch": acc_torch,
+        "accuracy_onnx": acc_onnx,
+        "accuracy_change_pts": (acc_onnx - acc_torch) * 100.0,
+        "agreement": float(np.mean(torch_pred == onnx_pred)),
+        "max_abs_prob_diff": float(diff.max()),
+        "mean_abs_prob_diff": float(diff.mean()),
+        "torch_seconds": torch_s,
+        "onnx_seconds": onnx_s,
+        "torch_articles_per_s": len(texts) / torch_s,
+        "onnx_articles_per_s": len(texts) / onnx_s,
+        "speedup": torch_s / onnx_s,
+    }
 
 
 def _time_both(
-    first: Any, second: Any, texts: Sequence[str], repeats: int
+    first: Predictor, second: Predictor, texts: Sequence[str], repeats: int
 ) -> list[tuple[np.ndarray, float]]:
     """Probabilities and median wall seconds over ``repeats`` passes of each predictor on ``texts``.
 
@@ -748,8 +588,6 @@ def copy_tokenizer(model_dir: Path, dst: Path) -> None:
 
 def _weights_mb(model_dir: Path) -> float:
     """Size of the PyTorch weights file (what the ONNX file's size compares with)."""
-    from fakenews.inference import WEIGHT_FILES
-
     files = [model_dir / w for w in WEIGHT_FILES if (model_dir / w).is_file()]
     return sum(f.stat().st_size for f in files) / 1e6
 

@@ -119,3 +119,17 @@ def read_json(path: Path, *, what: str = "file") -> Any:
         raise FakeNewsError(
             f"{what} {path} is not valid JSON ({exc}); re-create it with the command that writes it."
         ) from None
+
+
+def read_json_object(path: Path, *, what: str = "file", fix: str = "") -> dict[str, Any]:
+    """:func:`read_json` for files that must hold a JSON object (``{...}``): a list, a number or
+    a string there is a one-line error naming the file, what was found and ``fix``."""
+    data = read_json(path, what=what)
+    if not isinstance(data, dict):
+        found = type(data).__name__.replace("NoneType", "null")
+        raise FakeNewsError(
+            f"{what} {path} should hold a JSON object ({{...}}), found a {found}; "
+            f"{fix or 're-create it with the command that writes it'}."
+        )
+    return data
+

@@ -31,6 +31,9 @@ import numpy as np
 from fakenews import LABELS
 from fakenews.errors import FakeNewsError
 from fakenews.io import atomic_path
+from fakenews.metrics import DEFAULT_THRESHOLD, decide
+from fakenews.predictors.base import InferenceOptions, Predictor
+from fakenews.predictors.load import load_predictor
 from fakenews.progress import track
 from fakenews.rundir import RunDir
 from fakenews.splits import combine
@@ -78,16 +81,13 @@ class PredictFileResult:
     seconds: float
 
 
-def label_names(run: RunDir) -> tuple[str, str]:
-    """Class names by label id from the run's data manifest (default ``("real", "fake")``)."""
-    mapping = run.read_data_manifest().get("label_mapping") or {}
-    return (str(mapping.get("0", LABELS[0])), str(mapping.get("1", LABELS[1])))
-
-
-def to_predictions(probs: np.ndarray, names: Sequence[str] = LABELS) -> list[Prediction]:
-    """Predictions from ``(n, 2)`` probabilities: label 1 when ``P(fake) > P(real)`` (ties: real)."""
+def to_predictions(
+    probs: np.ndarray, names: Sequence[str] = LABELS, threshold: float = DEFAULT_THRESHOLD
+) -> list[Prediction]:
+    """Predictions from ``(n, 2)`` probabilities, labelled by :func:`fakenews.metrics.decide`
+    (fake when ``P(fake) >= threshold``)."""
     probs = np.asarray(probs, dtype=np.float64)
-    preds = np.argmax(probs, axis=1)
+    preds = decide(probs[:, 1], threshold)
     return [
         Prediction(int(p), str(names[int(p)]), float(row[1]))
         for p, row in zip(preds, probs, strict=True)
@@ -110,68 +110,28 @@ def check_texts(texts: Sequence[Any], *, what: str = "text") -> list[str]:
     return out
 
 
-def load_run_predictor(
-    run_dir: Path | str | RunDir,
-    *,
-    backend: str = "torch",
-    long: str = "truncate",
-    batch_size: int | None = None,
-    device: str = "auto",
-    quiet: bool = True,
-    precision: str = "fp32",
-) -> Any:
-    """The run's predictor (:func:`fakenews.inference.load_predictor`), loaded once."""
-    from fakenews.inference import load_predictor
-
-    return load_predictor(
-        run_dir,
-        backend=backend,  # type: ignore[arg-type]
-        long=long,  # type: ignore[arg-type]
-        batch_size=batch_size,
-        device=device,
-        quiet=quiet,
-        precision=precision,  # type: ignore[arg-type]
-    )
-
-
 def predict_texts(
     run_dir: Path | str,
     texts: Sequence[str],
     *,
-    backend: str = "torch",
-    long: str = "truncate",
-    batch_size: int | None = None,
-    device: str = "auto",
+    options: InferenceOptions | None = None,
     quiet: bool = True,
-    predictor: Any | None = None,
-    precision: str = "fp32",
+    predictor: Predictor | None = None,
 ) -> list[Prediction]:
     """Predict each of ``texts`` (in order) with the run in ``run_dir``.
 
     Args:
         run_dir: a run dir written by ``fakenews train``.
         texts: article texts (title + " " + body, as in training); none may be blank.
-        backend: ``torch`` (default) or ``onnx`` (needs ``fakenews export`` first).
-        long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
-        batch_size: texts per forward pass; default 8 on CPU, 64 on CUDA.
-        device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
+        options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
+            long-article mode, batch size, device, precision).
         quiet: no progress bar when True (default).
         predictor: an already loaded predictor to use instead of loading one (default None).
-        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run, on a GPU
-            or a CPU with native bf16: faster, probabilities within about 0.01).
     """
     run = RunDir.open(run_dir)
     texts = check_texts(texts)
-    predictor = predictor or load_run_predictor(
-        run,
-        backend=backend,
-        long=long,
-        batch_size=batch_size,
-        device=device,
-        quiet=quiet,
-        precision=precision,
-    )
-    return to_predictions(predictor.predict_proba(texts), label_names(run))
+    predictor = predictor or load_predictor(run, options, quiet=quiet)
+    return to_predictions(predictor.predict_proba(texts), run.label_names)
 
 
 def predict_file(
@@ -182,15 +142,11 @@ def predict_file(
     format: InputFormat = "auto",
     text_column: str | None = None,
     id_column: str = "id",
-    backend: str = "torch",
-    long: str = "truncate",
-    batch_size: int | None = None,
-    device: str = "auto",
+    options: InferenceOptions | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     quiet: bool = True,
-    predictor: Any | None = None,
+    predictor: Predictor | None = None,
     stdin: IO[Any] | None = None,
-    precision: str = "fp32",
 ) -> PredictFileResult:
     """Stream ``input`` through the run's predictor and write ``id,pred,label_name,prob_fake``.
 
@@ -204,7 +160,7 @@ def predict_file(
         text_column: column (CSV) or field (JSONL) with the text; default ``combined_text``,
             else ``text`` (with ``title`` prepended when present).
         id_column: column/field with ids (default ``id``); row numbers when absent.
-        backend, long, batch_size, device, precision: as in :func:`predict_texts`.
+        options: how to predict, as in :func:`predict_texts`.
         chunk_size: rows per read-predict-write step (default 1000); memory depends on it,
             not on the file's length.
         quiet: no progress bar when True (default).
@@ -219,34 +175,15 @@ def predict_file(
     name = "stdin" if str(input) == "-" else str(input)
     source = _open_source(input, stdin)
     try:
-        head = source.peek_line()
-        fmt = _resolve_format(format, input, head, text_column)
+        fmt = _resolve_format(format, input, source.peek_line(), text_column)
         reader = _Reader(source, name, fmt, text_column, id_column, chunk_size)
         chunks = reader.chunks()
-        first = next(
-            chunks, None
-        )  # a missing column or bad first row fails before any loading or output
-        predictor = predictor or load_run_predictor(
-            run,
-            backend=backend,
-            long=long,
-            batch_size=batch_size,
-            device=device,
-            quiet=True,
-            precision=precision,
-        )
-        names = label_names(run)
+        # a missing column or bad first row fails before any loading or output
+        first = next(chunks, None)
+        predictor = predictor or load_predictor(run, options, quiet=True)
         start = time.perf_counter()
-        counts = [0, 0]
-        with _output(output) as stream:
-            writer = csv.writer(stream, lineterminator="\n")
-            writer.writerow(OUTPUT_COLUMNS)
-            rest = itertools.chain([first] if first is not None else [], chunks)
-            for ids, texts in track(rest, description="predicting", quiet=quiet):
-                probs = np.asarray(predictor.predict_proba(texts), dtype=np.float64)
-                for row_id, pred in zip(ids, to_predictions(probs, names), strict=True):
-                    writer.writerow((row_id, pred.pred, pred.label_name, pred.prob_fake))
-                    counts[pred.pred] += 1
+        rest = itertools.chain([first] if first is not None else [], chunks)
+        counts = _write_predictions(rest, predictor, run.label_names, output, quiet=quiet)
     finally:
         source.close()
     out_name = str(output) if isinstance(output, str | Path) and str(output) != "-" else None
@@ -261,6 +198,27 @@ def predict_file(
         skipped_blank=reader.skipped_blank,
         seconds=time.perf_counter() - start,
     )
+
+
+def _write_predictions(
+    chunks: Iterator[tuple[list[str], list[str]]],
+    predictor: Predictor,
+    names: Sequence[str],
+    output: Path | str | IO[str] | None,
+    *,
+    quiet: bool,
+) -> list[int]:
+    """Predict chunk by chunk and write ``id,pred,label_name,prob_fake``; counts per label."""
+    counts = [0, 0]
+    with _output(output) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(OUTPUT_COLUMNS)
+        for ids, texts in track(chunks, description="predicting", quiet=quiet):
+            probs = np.asarray(predictor.predict_proba(texts), dtype=np.float64)
+            for row_id, pred in zip(ids, to_predictions(probs, names), strict=True):
+                writer.writerow((row_id, pred.pred, pred.label_name, pred.prob_fake))
+                counts[pred.pred] += 1
+    return counts
 
 
 # --------------------------------------------------------------------------- reading

@@ -3,34 +3,50 @@
 ::
 
     RUN_DIR/
-      config.yaml           resolved config (model.kind: transformer | baseline)
-      data_manifest.json    copy of the split dir's manifest (fingerprint!)
+      config.yaml           resolved config (model.kind: transformer | baseline)  -> RunDir.config
+      data_manifest.json    copy of the split dir's manifest (fingerprint!)         -> RunDir.manifest
       model/                save_pretrained model + tokenizer, or the baseline's files
       checkpoints/          Trainer checkpoints (resume)
       history.jsonl         one JSON object per logging step / epoch
-      train_summary.json    wall time, steps, best checkpoint, device
-      metrics/<key>.json    key = split ("test") or "<data name>.<split>" for another data set
+      train_summary.json    wall time, steps, best checkpoint, device             -> RunDir.summary
+      metrics/<key>.json    key = split ("test") or "<data name>.<split>" for another data set,
+                            + a variant suffix ("+onnx", "+bf16", "+chunks") for another inference
       predictions/<key>.csv id, label, pred, prob_fake
       errors/<key>.md|.csv  error analysis
       efficiency.json       benchmark figures
       plots/*.png           figures
       model_card.json, README.md
       onnx/                 exported model + export.json
+
+Files written from a dataclass are read back into it once: :attr:`RunDir.config` is the
+:class:`~fakenews.config.RunConfig`, :attr:`RunDir.summary` the :class:`TrainSummary`; the split
+dir that trained the run is :meth:`RunDir.trained_split_dir`. Run dirs written by fakenews 0.1.0
+load unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
-
+from fakenews import LABELS
+from fakenews.config import RunConfig, load_config
 from fakenews.errors import FakeNewsError
+from fakenews.io import read_json_object
+from fakenews.splits import SplitDir, load_split_dir
 
 CONFIG = "config.yaml"
 DATA_MANIFEST = "data_manifest.json"
 MODEL = "model"
+TRAIN_SUMMARY = "train_summary.json"
+
+RunKind = Literal["transformer", "baseline"]
+DEFAULT_LABEL_MAPPING: dict[str, str] = {"0": LABELS[0], "1": LABELS[1]}
+RETRAIN = "re-run `fakenews train`"
 
 
 def eval_key(split: str, data_name: str | None = None) -> str:
@@ -38,9 +54,111 @@ def eval_key(split: str, data_name: str | None = None) -> str:
     return split if not data_name else f"{data_name}.{split}"
 
 
+def variant_suffix(
+    *, long: str = "truncate", backend: str = "torch", precision: str = "fp32"
+) -> str:
+    """``""`` for the default inference (torch fp32, truncate); else ``+onnx``, ``+bf16``,
+    ``+chunks`` or a combination (``+bf16+chunks``).
+
+    Appended to the evaluation key, so ``metrics/test.json`` always holds the default inference
+    and another variant never overwrites it.
+    """
+    return (
+        ("+onnx" if backend == "onnx" else "")
+        + ("" if precision == "fp32" else f"+{precision}")
+        + ("+chunks" if long == "chunks" else "")
+    )
+
+
+def normalize_label_mapping(mapping: Any) -> dict[str, str]:
+    """A manifest's ``label_mapping`` as ``{"0": "real", "1": "fake"}`` (the default when absent)."""
+    if not isinstance(mapping, Mapping) or not mapping:
+        return dict(DEFAULT_LABEL_MAPPING)
+    return {str(k).strip(): str(v).strip().lower() for k, v in mapping.items()}
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """``train_summary.json``: what one training run did, for both kinds of run.
+
+    ``train`` fills every field that applies; fields of one kind only are ``None`` for the
+    other (the baseline has no loss and no checkpoints; a transformer no ``chosen_C``). Every
+    field has a default so that summaries written by other tools or older versions still load.
+    """
+
+    model_name: str | None = None
+    kind: RunKind | None = None
+    train_runtime_s: float | None = None
+    """Wall-clock seconds of fitting (tokenization and saving excluded)."""
+    train_articles_per_s: float | None = None
+    epochs_completed: float | None = None
+    global_step: int | None = None
+    best_checkpoint: str | None = None
+    """Relative to the run dir; ``None`` for the baseline or without validation."""
+    best_metric: float | None = None
+    metric: str | None = None
+    """The validation metric that chose the best checkpoint (``train.metric``)."""
+    device: str | None = None
+    world_size: int | None = None
+    params_total: int | None = None
+    n_train: int | None = None
+    n_validation: int | None = None
+    data_fingerprint: str | None = None
+    split_dir: str | None = None
+    """The split dir that trained the run, absolute (:meth:`RunDir.trained_split_dir`)."""
+    validation: dict[str, float] = field(default_factory=dict)
+    """Validation metrics of the kept model (``accuracy``, ``f1``, ``f1_macro``, ...)."""
+    resumed: bool = False
+    stopped_early: bool | None = None
+    precision: str | None = None
+    torch_threads: int | None = None
+    total_steps_planned: int | None = None
+    warmup_steps: int | None = None
+    train_loss: float | None = None
+    resumed_from: str | None = None
+    transformers_version: str | None = None
+    chosen_C: float | None = None
+    """The baseline's inverse regularisation strength chosen on validation."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str) -> TrainSummary:
+        """Read back what :meth:`to_dict` wrote (unknown keys from newer versions are ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if kwargs.get("kind") not in (None, "transformer", "baseline"):
+            raise FakeNewsError(
+                f"{where}: kind must be transformer or baseline, found {kwargs.get('kind')!r}; {RETRAIN}."
+            )
+        if not isinstance(kwargs.get("validation") or {}, Mapping):
+            raise FakeNewsError(f"{where}: validation must be a mapping of metrics; {RETRAIN}.")
+        for name in _NUMBERS:
+            value = kwargs.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise FakeNewsError(f"{where}: {name} must be a number, found {value!r}; {RETRAIN}.")
+        for name in ("model_name", "split_dir", "best_checkpoint", "device", "data_fingerprint"):
+            value = kwargs.get(name)
+            if value is not None and not isinstance(value, str):
+                raise FakeNewsError(f"{where}: {name} must be a string, found {value!r}; {RETRAIN}.")
+        kwargs["validation"] = dict(kwargs.get("validation") or {})
+        return cls(**kwargs)
+
+
+_NUMBERS = (
+    "train_runtime_s", "train_articles_per_s", "epochs_completed", "global_step", "best_metric",
+    "world_size", "params_total", "n_train", "n_validation", "train_loss", "chosen_C",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RunDir:
-    """Paths of a run dir. ``RunDir.open`` checks that it is one; the constructor does not."""
+    """A run dir. ``RunDir.open`` checks that it is one; the constructor does not.
+
+    Typed reads are parsed once per object and cached: :attr:`config`, :attr:`manifest`,
+    :attr:`summary`.
+    """
 
     path: Path
 
@@ -63,9 +181,9 @@ class RunDir:
                 )
         return run
 
-    # -- written by train
+    # -- paths written by train
     @property
-    def config(self) -> Path:
+    def config_file(self) -> Path:
         return self.path / CONFIG
 
     @property
@@ -86,9 +204,9 @@ class RunDir:
 
     @property
     def train_summary(self) -> Path:
-        return self.path / "train_summary.json"
+        return self.path / TRAIN_SUMMARY
 
-    # -- written by evaluate / benchmark / export
+    # -- paths written by evaluate / benchmark / export
     def metrics(self, key: str) -> Path:
         return self.path / "metrics" / f"{key}.json"
 
@@ -118,24 +236,74 @@ class RunDir:
     def onnx(self) -> Path:
         return self.path / "onnx"
 
-    def read_config(self) -> dict[str, Any]:
-        try:
-            data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise FakeNewsError(
-                f"{self.config} is not valid YAML ({exc}); re-run `fakenews train`."
-            ) from None
-        if not isinstance(data, dict):
-            raise FakeNewsError(
-                f"{self.config} should hold a mapping, found {type(data).__name__}; re-run `fakenews train`."
-            )
-        return data
+    # -- typed reads (each parsed once)
+    @cached_property
+    def config(self) -> RunConfig:
+        """``config.yaml`` as the :class:`RunConfig` that ``train`` wrote."""
+        if not self.config_file.is_file():
+            raise FakeNewsError(f"{self.path} has no {CONFIG}; {RETRAIN}.")
+        return load_config(self.config_file)
 
-    def read_data_manifest(self) -> dict[str, Any]:
-        from fakenews.io import read_json
+    @property
+    def kind(self) -> RunKind:
+        return self.config.model.kind
 
-        return dict(read_json(self.data_manifest, what="run data manifest"))
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """``data_manifest.json``: the manifest of the split dir the run was trained on."""
+        return read_json_object(
+            self.data_manifest, what="run data manifest", fix=f"{RETRAIN} to write it"
+        )
 
     @property
     def data_fingerprint(self) -> str:
-        return str(self.read_data_manifest().get("fingerprint", ""))
+        return str(self.manifest.get("fingerprint", ""))
+
+    @property
+    def label_mapping(self) -> dict[str, str]:
+        return normalize_label_mapping(self.manifest.get("label_mapping"))
+
+    @property
+    def label_names(self) -> tuple[str, str]:
+        """Class names by label id (default ``("real", "fake")``)."""
+        mapping = self.label_mapping
+        return (mapping.get("0", LABELS[0]), mapping.get("1", LABELS[1]))
+
+    @cached_property
+    def summary(self) -> TrainSummary | None:
+        """``train_summary.json`` as a :class:`TrainSummary`; ``None`` when the file is absent."""
+        if not self.train_summary.is_file():
+            return None
+        data = read_json_object(self.train_summary, what="training summary", fix=RETRAIN)
+        return TrainSummary.from_dict(data, where=str(self.train_summary))
+
+    def trained_split_dir(self) -> Path:
+        """The split dir the run was trained on (``split_dir`` in ``train_summary.json``)."""
+        raw = self.summary.split_dir if self.summary is not None else None
+        if not raw:
+            raise FakeNewsError(
+                f"{self.path} does not record the split dir it was trained on (split_dir in "
+                "train_summary.json); pass --data SPLIT_DIR."
+            )
+        path = Path(raw)
+        if not path.is_absolute():
+            path = self.path / path
+        if not path.is_dir():
+            raise FakeNewsError(
+                f"the run's split dir {path} is gone; pass --data SPLIT_DIR (a copy of it)."
+            )
+        return path
+
+    def split_dir(self, data: Path | str | None = None) -> SplitDir:
+        """The split dir to score: ``data`` when given, else the one that trained the run.
+
+        Its label mapping must equal the run's.
+        """
+        split_dir = load_split_dir(Path(data) if data is not None else self.trained_split_dir())
+        theirs = normalize_label_mapping(split_dir.manifest.get("label_mapping"))
+        if theirs != self.label_mapping:
+            raise FakeNewsError(
+                f"--data {split_dir.path} maps labels as {theirs} but the run was trained with {self.label_mapping}; "
+                "re-prepare it with `fakenews prepare ... --fake-label` so that 1 means fake and 0 means real."
+            )
+        return split_dir

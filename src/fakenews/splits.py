@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from fakenews.errors import FakeNewsError
+from fakenews.io import read_json_object, write_csv
 
 SPLITS: tuple[str, str, str] = ("train", "validation", "test")
 COLUMNS: tuple[str, ...] = ("id", "title", "text", "combined_text", "label", "source")
@@ -192,9 +193,9 @@ def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
         )
     manifest: dict[str, Any] = {}
     if (path / MANIFEST).is_file():
-        from fakenews.io import read_json
-
-        manifest = read_json(path / MANIFEST, what="split manifest")
+        manifest = read_json_object(
+            path / MANIFEST, what="split manifest", fix="re-run `fakenews prepare` to write it"
+        )
     elif require_manifest:
         raise FakeNewsError(
             f"split dir {path} has no {MANIFEST}; expected one written by `fakenews prepare` "
@@ -210,8 +211,6 @@ def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
 
 def write_split_files(out: Path, frames: Mapping[str, pd.DataFrame]) -> None:
     """Write the three split CSVs with exactly :data:`COLUMNS` (no manifest)."""
-    from fakenews.io import write_csv
-
     for name in SPLITS:
         frame = frames.get(name, pd.DataFrame(columns=list(COLUMNS)))
         write_csv(Path(out) / f"{name}.csv", frame.loc[:, list(COLUMNS)])

@@ -31,12 +31,21 @@ from typing import Any, Literal
 
 import numpy as np
 
+from fakenews.cache import TOKENIZED, TOKENIZERS, cache_dir
 from fakenews.config import RunConfig, dump_config, load_config, resolve_config
 from fakenews.errors import FakeNewsError
 from fakenews.io import atomic_dir, write_json
-from fakenews.models.build import ModelSource, build_model_and_tokenizer, resolve_model
+from fakenews.metrics import classification_metrics, decide, softmax
+from fakenews.models.baseline import TfidfLogReg
+from fakenews.models.build import (
+    MAX_POSITIONS,
+    ModelSource,
+    build_model_and_tokenizer,
+    resolve_model,
+    scratch_config,
+)
 from fakenews.models.encoding import encode
-from fakenews.rundir import RunDir
+from fakenews.rundir import RunDir, TrainSummary
 from fakenews.splits import SplitDir, load_split_dir
 
 logger = logging.getLogger(__name__)
@@ -62,8 +71,8 @@ class TrainResult:
     """Validation metrics of the final (best) model: ``accuracy``, ``f1`` (weighted), ``f1_macro``,
     ``precision``, ``recall``, ``loss`` (transformers only); empty without a validation split."""
 
-    summary: dict[str, Any] = field(default_factory=dict)
-    """The contents of ``train_summary.json``."""
+    summary: TrainSummary | None = None
+    """What ``train_summary.json`` holds (``None`` on ranks > 0)."""
 
     is_main_process: bool = True
     """False on ranks > 0 of a multi-process run (only rank 0 writes and reports)."""
@@ -110,7 +119,7 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
         )
     if out.exists() and not out.is_dir():
         raise FakeNewsError(f"--out {out} is a file; expected a directory path for the run.")
-    is_run = run.config.is_file()
+    is_run = run.config_file.is_file()
     if resume:
         if not is_run:
             raise FakeNewsError(
@@ -133,7 +142,7 @@ def check_out(out: Path, *, resume: bool, force: bool) -> None:
 
 def check_resume(run: RunDir, config: RunConfig, split: SplitDir) -> None:
     """Refuse to resume when the config or the data differ from the run's."""
-    stored = load_config(run.config)
+    stored = load_config(run.config_file)
     diff = stored.diff(config)
     if diff:
         old, new = _flat(stored.to_dict()), _flat(config.to_dict())
@@ -163,25 +172,12 @@ def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 # ----------------------------------------------------------------------------- metrics
 
 
-def classification_metrics(labels: np.ndarray, preds: np.ndarray) -> dict[str, float]:
-    """Accuracy, weighted precision/recall/F1 (the study's) and macro F1."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-
-    p, r, f, _ = precision_recall_fscore_support(labels, preds, average="weighted", zero_division=0)
-    return {
-        "accuracy": float(accuracy_score(labels, preds)),
-        "f1": float(f),
-        "f1_macro": float(f1_score(labels, preds, average="macro", zero_division=0)),
-        "precision": float(p),
-        "recall": float(r),
-    }
-
-
 def _compute_metrics(eval_pred: Any) -> dict[str, float]:
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, tuple):
         logits = logits[0]
-    return classification_metrics(np.asarray(labels), np.asarray(logits).argmax(axis=-1))
+    preds = decide(softmax(np.asarray(logits))[:, 1])  # THE decision rule, as everywhere else
+    return classification_metrics(np.asarray(labels), preds)
 
 
 # ------------------------------------------------------------------------------- train
@@ -242,7 +238,7 @@ def _start_run_dir(
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
     if not resume:
-        dump_config(config, run.config)
+        dump_config(config, run.config_file)
         write_json(run.data_manifest, split.manifest)
         run.history.unlink(missing_ok=True)
 
@@ -260,8 +256,6 @@ def _train_baseline(
     split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str
 ) -> TrainResult:
     from accelerate import PartialState
-
-    from fakenews.models.baseline import TfidfLogReg
 
     state = PartialState(cpu=True)
     state.wait_for_everyone()  # every rank has checked the inputs before rank 0 writes
@@ -287,7 +281,7 @@ def _train_baseline(
     runtime = time.perf_counter() - started
     metrics: dict[str, float] = {}
     if not val_frame.empty:
-        preds = model.predict(val_frame["combined_text"].tolist())
+        preds = decide(model.predict_proba(val_frame["combined_text"].tolist())[:, 1])
         metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
     with run.history.open("w", encoding="utf-8") as fh:
         for c, score in model.scores_.items():
@@ -298,28 +292,28 @@ def _train_baseline(
             )
             + "\n"
         )
-    summary = {
-        "model_name": config.model.name,
-        "kind": "baseline",
-        "train_runtime_s": runtime,
-        "train_articles_per_s": len(train_frame) / runtime if runtime > 0 else None,
-        "epochs_completed": 1,
-        "global_step": 1,
-        "best_checkpoint": None,
-        "best_metric": metrics.get(config.train.metric),
-        "metric": config.train.metric,
-        "device": "cpu",
-        "world_size": 1,
-        "params_total": model.n_parameters,
-        "n_train": len(train_frame),
-        "n_validation": len(val_frame),
-        "data_fingerprint": split.fingerprint,
-        "split_dir": str(split.path.resolve()),
-        "validation": metrics,
-        "chosen_C": model.C_,
-        "resumed": False,
-    }
-    write_json(run.train_summary, summary)
+    summary = TrainSummary(
+        model_name=config.model.name,
+        kind="baseline",
+        train_runtime_s=runtime,
+        train_articles_per_s=len(train_frame) / runtime if runtime > 0 else None,
+        epochs_completed=1,
+        global_step=1,
+        best_checkpoint=None,
+        best_metric=metrics.get(config.train.metric),
+        metric=config.train.metric,
+        device="cpu",
+        world_size=1,
+        params_total=model.n_parameters,
+        n_train=len(train_frame),
+        n_validation=len(val_frame),
+        data_fingerprint=split.fingerprint,
+        split_dir=str(split.path.resolve()),
+        validation=metrics,
+        chosen_C=model.C_,
+        resumed=False,
+    )
+    write_json(run.train_summary, summary.to_dict())
     _save_model_dir(run, model.save)
     state.wait_for_everyone()
     return TrainResult(run.path, config, metrics, summary)
@@ -417,14 +411,6 @@ def _tokenizer_fingerprint(tokenizer: Any) -> str:
     return digest.hexdigest()
 
 
-def cache_root(config: RunConfig) -> Path:
-    """``data.cache_dir``, else ``$XDG_CACHE_HOME/fakenews`` (``~/.cache/fakenews``)."""
-    if config.data.cache_dir:
-        return Path(config.data.cache_dir).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fakenews"
-
-
 def tokenize_split(
     tokenizer: Any, frame: Any, *, name: str, config: RunConfig, split_fingerprint: str
 ) -> Any:
@@ -445,9 +431,9 @@ def tokenize_split(
             ]
         ).encode()
     ).hexdigest()[:32]
-    cache_dir = cache_root(config) / "tokenized"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = cache_dir / f"{name}-{key}.arrow"
+    folder = cache_dir(TOKENIZED, config.data.cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    cache_file = folder / f"{name}-{key}.arrow"
 
     def _encode(batch: dict[str, list[Any]]) -> dict[str, Any]:
         enc = encode(tokenizer, batch["text"], max_length=d.max_length, truncation=d.truncation)
@@ -641,7 +627,7 @@ def _train_transformer(
             else:  # rank 0 trains a scratch tokenizer into the cache; the other ranks read it there
                 model, tokenizer = build_model_and_tokenizer(
                     source, config.model, train_texts=train_texts, max_length=config.data.max_length,
-                    tokenizer_cache=cache_root(config) / "tokenizers",
+                    tokenizer_cache=cache_dir(TOKENIZERS, config.data.cache_dir),
                 )  # fmt: skip
         with args.main_process_first(desc="set up run dir"):
             if main:
@@ -733,38 +719,38 @@ def _train_transformer(
         best = Path(st.best_model_checkpoint).resolve() if st.best_model_checkpoint else None
         metrics = _best_eval_metrics(st.log_history, best)
         epochs_done = float(st.epoch or 0.0)
-        summary = {
-            "model_name": config.model.name,
-            "kind": "transformer",
-            "train_runtime_s": runtime,
-            "train_articles_per_s": (epochs_done - start_epoch) * len(train_ds) / runtime
+        summary = TrainSummary(
+            model_name=config.model.name,
+            kind="transformer",
+            train_runtime_s=runtime,
+            train_articles_per_s=(epochs_done - start_epoch) * len(train_ds) / runtime
             if runtime > 0
             else None,
-            "epochs_completed": round(epochs_done, 4),
-            "global_step": int(st.global_step),
-            "best_checkpoint": _relative(best, run.path),
-            "best_metric": st.best_metric,
-            "metric": config.train.metric,
-            "stopped_early": bool(epochs_done + 1e-9 < config.train.epochs),
-            "device": _device_name(args),
-            "world_size": world,
-            "precision": precision,
-            "torch_threads": _torch_threads_now(),
-            "params_total": int(model.num_parameters()),
-            "n_train": len(train_ds),
-            "n_validation": len(val_frame),
-            "data_fingerprint": split.fingerprint,
-            "split_dir": str(split.path.resolve()),
-            "total_steps_planned": total_steps,
-            "warmup_steps": args.warmup_steps,
-            "train_loss": float(output.training_loss),
-            "validation": metrics,
-            "resumed": checkpoint is not None,
-            "resumed_from": checkpoint.name if checkpoint is not None else None,
-            "transformers_version": transformers.__version__,
-        }
+            epochs_completed=round(epochs_done, 4),
+            global_step=int(st.global_step),
+            best_checkpoint=_relative(best, run.path),
+            best_metric=st.best_metric,
+            metric=config.train.metric,
+            stopped_early=bool(epochs_done + 1e-9 < config.train.epochs),
+            device=_device_name(args),
+            world_size=world,
+            precision=precision,
+            torch_threads=_torch_threads_now(),
+            params_total=int(model.num_parameters()),
+            n_train=len(train_ds),
+            n_validation=len(val_frame),
+            data_fingerprint=split.fingerprint,
+            split_dir=str(split.path.resolve()),
+            total_steps_planned=total_steps,
+            warmup_steps=args.warmup_steps,
+            train_loss=float(output.training_loss),
+            validation=metrics,
+            resumed=checkpoint is not None,
+            resumed_from=checkpoint.name if checkpoint is not None else None,
+            transformers_version=transformers.__version__,
+        )
         if main:
-            write_json(run.train_summary, summary)
+            write_json(run.train_summary, summary.to_dict())
 
             def _save(tmp: Path) -> None:
                 trainer.model.save_pretrained(str(tmp))
@@ -810,8 +796,6 @@ def _scratch_with_tokenizer(
 ) -> tuple[Any, Any]:
     """A scratch model around the tokenizer the run already trained (resume, ranks > 0)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from fakenews.models.build import MAX_POSITIONS, scratch_config
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     model_config = scratch_config(

@@ -12,7 +12,7 @@ from fakenews.cli.common import Force, Quiet
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fakenews.compare import ComparisonResult
+    from fakenews.comparison.result import ComparisonResult
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         quiet: Quiet = False,
     ) -> None:
         """Compare runs on the same test articles: table with 95% CIs, McNemar + Holm, plots, report.html."""
-        from fakenews.compare import compare
+        from fakenews.comparison.stage import compare
         from fakenews.progress import configure_logging
 
         configure_logging(quiet=quiet)
@@ -63,7 +63,7 @@ def print_comparison(result: ComparisonResult, console: Console | None = None) -
     from rich.console import Console
     from rich.table import Table
 
-    from fakenews.reporting.report import (
+    from fakenews.comparison.report import (
         METRIC_TITLES,
         NOT_MEASURED,
         efficiency_cells,

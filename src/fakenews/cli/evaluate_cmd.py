@@ -11,7 +11,7 @@ from fakenews.cli.common import Precision, Quiet
 
 if TYPE_CHECKING:
     from fakenews.efficiency import EfficiencyResult
-    from fakenews.evaluation import EvaluationResult
+    from fakenews.evaluation.result import EvaluationResult
 
 RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
 DataOpt = Annotated[
@@ -52,14 +52,15 @@ def register(app: typer.Typer) -> None:
         quiet: Quiet = False,
     ) -> None:
         """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
-        from fakenews.evaluation import evaluate
+        from fakenews.evaluation.stage import evaluate
+        from fakenews.predictors.base import InferenceOptions
         from fakenews.progress import configure_logging
 
         configure_logging(quiet=quiet)
-        result = evaluate(
-            run_dir, data=data, split=split, long=long, backend=backend,  # type: ignore[arg-type]
-            batch_size=batch_size, device=device, quiet=quiet, precision=precision,  # type: ignore[arg-type]
-        )  # fmt: skip
+        options = InferenceOptions(
+            backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
+        )
+        result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
         _print_metrics(result, run_dir)
 
     @app.command("benchmark")
@@ -88,12 +89,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
         from fakenews.efficiency import DEFAULT_BATCH_SIZES, benchmark
+        from fakenews.predictors.base import InferenceOptions
         from fakenews.progress import configure_logging
 
         configure_logging(quiet=quiet)
+        options = InferenceOptions(backend=backend, device=device, precision=precision)
         result = benchmark(
             run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
-            backend=backend, device=device, threads=threads, quiet=quiet, precision=precision,
+            options=options, threads=threads, quiet=quiet,
         )  # fmt: skip
         _print_efficiency(result, run_dir)
 

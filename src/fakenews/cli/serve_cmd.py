@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score articles: TEXT arguments (label and probability per line) or a whole file."""
         from fakenews.predict import predict_file, predict_texts
+        from fakenews.predictors.base import InferenceOptions
         from fakenews.progress import configure_logging
 
         configure_logging(quiet=quiet)
@@ -94,20 +95,16 @@ def register(app: typer.Typer) -> None:
             raise FakeNewsError(
                 'nothing to score; pass article texts (`fakenews predict RUN_DIR "text"`) or --input FILE (- for stdin).'
             )
-        common = {
-            "backend": backend,
-            "long": long,
-            "batch_size": batch_size,
-            "device": device,
-            "precision": precision,
-        }
+        options = InferenceOptions(
+            backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
+        )
         if input is None:
             if output is not None:
                 raise FakeNewsError(
                     "--output goes with --input; TEXT arguments are answered on stdout."
                 )
             for text, p in zip(
-                texts, predict_texts(run_dir, texts, quiet=quiet, **common), strict=True
+                texts, predict_texts(run_dir, texts, quiet=quiet, options=options), strict=True
             ):
                 snippet = " ".join(text.split())
                 snippet = snippet if len(snippet) <= SNIPPET else snippet[: SNIPPET - 1] + "…"
@@ -122,7 +119,7 @@ def register(app: typer.Typer) -> None:
             id_column=id_column,
             chunk_size=chunk_size,
             quiet=quiet,
-            **common,
+            options=options,
         )
         if output is not None and not quiet:
             typer.echo(
@@ -166,6 +163,7 @@ def register(app: typer.Typer) -> None:
         """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, docs at /docs."""
         import uvicorn
 
+        from fakenews.predictors.base import InferenceOptions
         from fakenews.progress import configure_logging
         from fakenews.rundir import RunDir
         from fakenews.serving import ServeLimits, create_app
@@ -183,11 +181,9 @@ def register(app: typer.Typer) -> None:
                 run_dir,
                 api_key=api_key,
                 limits=limits,
-                backend=backend,
-                long=long,  # type: ignore[arg-type]
-                batch_size=batch_size,
-                device=device,
-                precision=precision,  # type: ignore[arg-type]
+                options=InferenceOptions(
+                    backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
+                ),
             )
             if api_key is None and host not in ("127.0.0.1", "localhost", "::1"):
                 logging.getLogger("fakenews").warning(
@@ -221,11 +217,16 @@ def register(app: typer.Typer) -> None:
                 help="Refuse an export whose test accuracy drops by more points than this.",
             ),
         ] = 1.0,
-        force: Annotated[
+        keep_worse: Annotated[
             bool,
             typer.Option(
-                "--force", help="Keep the export even if its accuracy dropped more than --max-drop."
+                "--keep-worse",
+                help="Keep the export even if its accuracy dropped more than --max-drop.",
             ),
+        ] = False,
+        force: Annotated[
+            bool,
+            typer.Option("--force", hidden=True, help="Old name of --keep-worse (deprecated)."),
         ] = False,
         data: Annotated[
             Path | None,
@@ -243,12 +244,16 @@ def register(app: typer.Typer) -> None:
         from fakenews.progress import configure_logging
 
         configure_logging(quiet=quiet)
+        if force:
+            logging.getLogger("fakenews").warning(
+                "export --force is now --keep-worse (--force replaces outputs everywhere else)"
+            )
         result = export_onnx(
             run_dir,
             format=format,
             quantize=quantize or "none",  # type: ignore[arg-type]
             max_drop=max_drop,
-            force=force,
+            keep_worse=keep_worse or force,
             data=data,
             split=split,
             batch_size=batch_size,

@@ -24,6 +24,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from fakenews.errors import FakeNewsError
+from fakenews.metrics import decide
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class TfidfLogReg:
             x_val = vectorizer.transform([str(t) for t in val_texts])
             for c in self.c_grid:
                 clf = self._classifier(c).fit(x, y)
-                scores[c] = _score(self.metric, y_val, clf.predict(x_val))
+                scores[c] = _score(self.metric, y_val, decide(clf.predict_proba(x_val)[:, 1]))
         else:
             folds = StratifiedKFold(
                 n_splits=min(3, int(np.bincount(y).min())), shuffle=True, random_state=self.seed
@@ -134,7 +135,7 @@ class TfidfLogReg:
                         _score(
                             self.metric,
                             y[te],
-                            clf.predict(fold_vec.transform([texts[i] for i in te])),
+                            decide(clf.predict_proba(fold_vec.transform([texts[i] for i in te]))[:, 1]),
                         )
                     )
                 scores[c] = float(np.mean(fold_scores))
@@ -174,8 +175,8 @@ class TfidfLogReg:
         return np.column_stack([1.0 - p_fake, p_fake]).astype(np.float64)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Predicted labels (0 = real, 1 = fake), shape (n,), int64."""
-        return (self.predict_proba(texts)[:, 1] >= 0.5).astype(np.int64)
+        """Predicted labels (0 = real, 1 = fake), shape (n,), int64, by :func:`fakenews.metrics.decide`."""
+        return decide(self.predict_proba(texts)[:, 1]).astype(np.int64)
 
     @property
     def n_parameters(self) -> int:

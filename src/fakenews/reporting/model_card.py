@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from fakenews.io import write_json, write_text
 from fakenews.rundir import RunDir
 
 NOT_BENCHMARKED = "not measured — run `fakenews benchmark`"
@@ -61,10 +62,8 @@ def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_dir_name(
-    config: dict[str, Any], summary: dict[str, Any] | None, metrics: dict[str, dict[str, Any]]
-) -> str | None:
-    raw = (summary or {}).get("split_dir") or (config.get("data") or {}).get("split_dir")
+def _split_dir_name(run: RunDir, metrics: dict[str, dict[str, Any]]) -> str | None:
+    raw = run.summary.split_dir if run.summary is not None else None
     if not raw:  # the split dir an in-domain evaluation read
         raw = next(
             (
@@ -99,14 +98,14 @@ def _leakage_notes(manifest: dict[str, Any]) -> list[str]:
 def build_model_card(run: RunDir | Path | str) -> ModelCard:
     """Collect every measured figure of ``run`` into a :class:`ModelCard`."""
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
-    config = run.read_config()
-    manifest = run.read_data_manifest()
-    summary = _read_json(run.train_summary)
+    config = run.config.to_dict()
+    manifest = run.manifest
+    summary = run.summary.to_dict() if run.summary is not None else None
     efficiency = _read_json(run.efficiency)
     metrics = _collect_metrics(run)
-    model_cfg = config.get("model") or {}
-    data_cfg = config.get("data") or {}
-    kind = str(model_cfg.get("kind", "transformer"))
+    model_cfg = config["model"]
+    data_cfg = config["data"]
+    kind = run.kind
     name = run.path.resolve().name
     in_domain = {k: v for k, v in metrics.items() if v.get("in_domain", True)}
     cross = {k: v for k, v in metrics.items() if not v.get("in_domain", True)}
@@ -144,7 +143,7 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
         "intended_use": INTENDED_USE,
         "out_of_scope_use": OUT_OF_SCOPE,
         "data": {
-            "split_dir": _split_dir_name(config, summary, metrics),
+            "split_dir": _split_dir_name(run, metrics),
             "fingerprint": manifest.get("fingerprint"),
             "label_mapping": manifest.get("label_mapping"),
             "counts": manifest.get("counts"),
@@ -474,8 +473,6 @@ def _markdown(
 
 def write_model_card(run: RunDir | Path | str) -> list[Path]:
     """Write ``model_card.json`` and ``README.md`` into the run dir (atomically); return their paths."""
-    from fakenews.io import write_json, write_text
-
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
     card = build_model_card(run)
     write_json(run.model_card_json, card.data)

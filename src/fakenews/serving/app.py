@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,8 +34,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakenews.errors import FakeNewsError
-from fakenews.predict import label_names, to_predictions
-from fakenews.rundir import RunDir
+from fakenews.predict import to_predictions
+from fakenews.predictors.base import InferenceOptions, Predictor
+from fakenews.predictors.load import load_predictor
+from fakenews.rundir import RunDir, variant_suffix
 from fakenews.splits import combine
 
 logger = logging.getLogger(__name__)
@@ -346,8 +348,6 @@ def _served_accuracy(
 
 
 def _variant(backend: str, long: str, precision: str = "fp32") -> str:
-    from fakenews.evaluation import variant_suffix
-
     return variant_suffix(long=long, backend=backend, precision=precision)
 
 
@@ -367,12 +367,8 @@ def create_app(
     *,
     api_key: str | None = None,
     limits: ServeLimits | None = None,
-    backend: Literal["torch", "onnx"] = "torch",
-    long: Literal["truncate", "chunks"] = "truncate",
-    batch_size: int | None = None,
-    device: str = "auto",
-    predictor: Any | None = None,
-    precision: Literal["fp32", "bf16"] = "fp32",
+    options: InferenceOptions | None = None,
+    predictor: Predictor | None = None,
 ) -> FastAPI:
     """The FastAPI app serving the run in ``run_dir``; the model is loaded here, once.
 
@@ -381,18 +377,13 @@ def create_app(
         api_key: when set, every endpoint but ``/health`` needs this value (header
             ``X-API-Key``, or the cookie set by ``/?api_key=KEY``; 401 otherwise); default None.
         limits: request limits (:class:`ServeLimits`; default its defaults).
-        backend: ``torch`` (default) or ``onnx`` (``fakenews export`` first).
-        long: ``truncate`` (default: the run's truncation strategy) or ``chunks``.
-        batch_size: texts per forward pass (a request's articles are sorted by length and
-            batched); default 8 on CPU, 64 on CUDA.
-        device: ``auto`` (default), ``cpu`` or ``cuda[:N]``.
-        predictor: an already loaded predictor with ``predict_proba`` (tests inject one);
-            default None loads the run's.
-        precision: ``fp32`` (default) or ``bf16`` (torch backend of a transformer run, on a GPU
-            or a CPU with native bf16).
+        options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
+            long-article mode, batch size — a request's articles are sorted by length and
+            batched —, device, precision).
+        predictor: an already loaded predictor (tests inject one); default None loads the run's.
     """
-    from fakenews.predict import load_run_predictor
-
+    options = options or InferenceOptions()
+    backend, long, precision = options.backend, options.long, options.precision
     run = RunDir.open(run_dir)
     limits = limits or ServeLimits()
     if api_key is not None and not api_key.strip():
@@ -400,19 +391,10 @@ def create_app(
             "--api-key is empty; pass a non-empty key or leave it out to serve without one."
         )
     if predictor is None:
-        predictor = load_run_predictor(
-            run,
-            backend=backend,
-            long=long,
-            batch_size=batch_size,
-            device=device,
-            quiet=True,
-            precision=precision,
-        )
-    names = label_names(run)
-    config = run.read_config()
-    model_name = str((config.get("model") or {}).get("name", run.path.name))
-    kind = str((config.get("model") or {}).get("kind", "transformer"))
+        predictor = load_predictor(run, options, quiet=True)
+    names = run.label_names
+    model_name = run.config.model.name
+    kind = run.kind
     lock = threading.Lock()  # one forward pass at a time: the model already uses every core
     page = _static_page()
     _, Batch, Body = _request_models(limits)

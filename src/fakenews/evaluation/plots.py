@@ -2,12 +2,10 @@
 
 Figures are made with ``matplotlib.figure.Figure`` directly (no ``pyplot``): no global state,
 nothing shown, safe in threads and servers. The caller saves them
-(``fakenews.evaluation.write_evaluation`` writes ``plots/<key>_<name>.png``).
+(``fakenews.evaluation.stage.write_evaluation`` writes ``plots/<key>_<name>.png``).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -15,9 +13,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 from sklearn.metrics import roc_curve
 
 from fakenews import LABELS
+from fakenews.evaluation.result import EvaluationResult
+from fakenews.metrics import ECE_BINS, reliability_table
 
-if TYPE_CHECKING:
-    from fakenews.evaluation import EvaluationResult
+PLOT_NAMES = ("confusion", "roc", "reliability", "length", "per_class")
 
 CORRECT = "#4C72B0"
 WRONG = "#DD8452"
@@ -87,8 +86,6 @@ def roc_figure(result: EvaluationResult) -> Figure:
 
 def reliability_figure(result: EvaluationResult) -> Figure:
     """Reliability diagram on P(predicted class) in the 15 ECE bins, with the bin counts below."""
-    from fakenews.evaluation import ECE_BINS, reliability_table
-
     table = reliability_table(result.labels, result.probs, ECE_BINS)
     width = 1.0 / ECE_BINS
     centres = (table["lower"] + table["upper"]).to_numpy() / 2

@@ -9,33 +9,21 @@ through the Agg canvas.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
-if TYPE_CHECKING:
-    from fakenews.compare import ComparisonResult, ModelRow
+from fakenews.comparison.result import ComparisonResult, ModelRow
 
 BAR = "#4C72B0"
 FRONT = "#C44E52"
 OTHER = "#8C8C8C"
 Figured = tuple[Figure, str]
 PLAIN = FuncFormatter(lambda v, _pos: f"{v:g}")
-
-
-def figure_png(figure: Figure, dpi: int = 110) -> bytes:
-    """PNG bytes of ``figure`` rendered with the Agg canvas."""
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def _missing_caption(missing: Sequence[str], what: str) -> str:

@@ -1,4 +1,4 @@
-"""``report.md`` and one self-contained ``report.html`` of a :class:`fakenews.compare.ComparisonResult`.
+"""``report.md`` and one self-contained ``report.html`` of a :class:`fakenews.comparison.result.ComparisonResult`.
 
 Both read top to bottom: data and leakage audit, models and recipes, the table, the paired
 tests in plain words, the plots, error-analysis highlights, the cross-data-set matrix, notes
@@ -12,12 +12,11 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fakenews import __version__
+from fakenews.comparison.result import CROSS_LABEL, ComparisonResult, ModelRow, RunRecord
 from fakenews.stats import METRICS, Estimate, format_p
-
-if TYPE_CHECKING:
-    from fakenews.compare import ComparisonResult, ModelRow, RunRecord
 
 NOT_MEASURED = "not measured"
 METRIC_TITLES = {
@@ -168,8 +167,6 @@ def _md_text(text: str) -> str:
 
 
 def result_label(result: ComparisonResult) -> str:
-    from fakenews.compare import CROSS_LABEL
-
     return "" if result.same_split else CROSS_LABEL
 
 
@@ -302,32 +299,30 @@ def _groups(result: ComparisonResult) -> list[tuple[str, list[RunRecord]]]:
 
 def _recipe(run: RunRecord) -> list[tuple[str, str]]:
     cfg = run.config
-    model = cfg.get("model") if isinstance(cfg.get("model"), Mapping) else {}
-    data = cfg.get("data") if isinstance(cfg.get("data"), Mapping) else {}
-    train = cfg.get("train") if isinstance(cfg.get("train"), Mapping) else {}
-    base = cfg.get("baseline") if isinstance(cfg.get("baseline"), Mapping) else {}
-    summary = run.train_summary or {}
-    items: list[tuple[str, Any]] = [("model", model.get("name")), ("kind", model.get("kind"))]
+    summary = run.train_summary
+    items: list[tuple[str, Any]] = [("model", cfg.model.name), ("kind", cfg.model.kind)]
     if run.kind == "baseline":
-        items += [(f"baseline.{k}", v) for k, v in base.items()]
-        items += [("chosen C", summary.get("chosen_C"))]
+        items += [(f"baseline.{k}", v) for k, v in cfg.to_dict()["baseline"].items()]
+        items += [("chosen C", summary.chosen_C if summary else None)]
     else:
         items += [
-            ("size", model.get("size")),
-            ("max_length", data.get("max_length")),
-            ("truncation", data.get("truncation")),
+            ("size", cfg.model.size),
+            ("max_length", cfg.data.max_length),
+            ("truncation", cfg.data.truncation),
         ]
+        train = cfg.to_dict()["train"]
         for key in ("epochs", "learning_rate", "batch_size", "gradient_accumulation", "weight_decay", "warmup_ratio",
                     "scheduler", "metric", "precision"):  # fmt: skip
             items.append((key, train.get(key)))
-    items += [("seed", cfg.get("seed"))]
-    items += [
-        ("trained on", summary.get("device")),
-        ("epochs completed", summary.get("epochs_completed")),
-        ("steps", summary.get("global_step")),
-        ("best validation " + str(summary.get("metric") or "metric"), summary.get("best_metric")),
-        ("training time", fmt_seconds(_float(summary.get("train_runtime_s"))) if summary else None),
-    ]
+    items += [("seed", cfg.seed)]
+    if summary is not None:
+        items += [
+            ("trained on", summary.device),
+            ("epochs completed", summary.epochs_completed),
+            ("steps", summary.global_step),
+            (f"best validation {summary.metric or 'metric'}", summary.best_metric),
+            ("training time", fmt_seconds(_float(summary.train_runtime_s))),
+        ]
     eff = run.efficiency or {}
     if eff:
         items += [
@@ -628,8 +623,6 @@ def render_html(
     result: ComparisonResult, pngs: Mapping[str, bytes], captions: Mapping[str, str]
 ) -> str:
     """``report.html``: one self-contained page (inline CSS, figures as data URIs, no external URL)."""
-    from fakenews import __version__
-
     parts: list[str] = []
     add = parts.append
     add(f"<h1>Comparison of {len(result.rows)} fake-news classifiers</h1>")

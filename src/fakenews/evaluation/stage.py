@@ -1,0 +1,148 @@
+"""``evaluate``: score a run on a split and write metrics, per-article predictions, the error
+analysis, plots and the model card.
+
+It writes ``metrics/<key>.json``, ``predictions/<key>.csv``, ``errors/<key>.md|.csv`` and
+``plots/<key>_{confusion,roc,reliability,length,per_class}.png``, where ``key`` is
+:func:`fakenews.rundir.eval_key` (``test`` in-domain, ``horne2017.test`` on another data set),
+plus ``+chunks`` / ``+onnx`` / ``+bf16`` for a non-default inference (``test+chunks``).
+Everything is computed before the first file is written, and every file is written atomically,
+so a bad input leaves the run dir as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fakenews.errors import FakeNewsError
+from fakenews.evaluation.errors import errors_markdown
+from fakenews.evaluation.plots import evaluation_figures
+from fakenews.evaluation.result import EvaluationResult, error_table
+from fakenews.io import write_bytes, write_csv, write_json, write_text
+from fakenews.metrics import DEFAULT_THRESHOLD, compute_metrics, decide
+from fakenews.predictors.base import InferenceOptions
+from fakenews.predictors.load import load_predictor
+from fakenews.reporting.figures import figure_png
+from fakenews.reporting.model_card import write_model_card
+from fakenews.rundir import RunDir, eval_key
+from fakenews.splits import SPLITS
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate(
+    run_dir: Path | str,
+    *,
+    data: Path | str | None = None,
+    split: str = "test",
+    options: InferenceOptions | None = None,
+    quiet: bool = False,
+) -> EvaluationResult:
+    """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
+
+    Args:
+        run_dir: a run dir written by ``fakenews train``.
+        data: a split dir to evaluate on (cross-data-set evaluation); default the run's own.
+            Its label mapping must equal the run's.
+        split: ``test`` (default), ``validation`` or ``train``.
+        options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
+            long-article mode, batch size, device, precision); a non-default inference is keyed
+            apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
+        quiet: no progress bars when True.
+
+    Returns:
+        The :class:`EvaluationResult`; its ``files`` lists what was written.
+    """
+    options = options or InferenceOptions()
+    run = RunDir.open(run_dir)
+    if split not in SPLITS:
+        raise FakeNewsError(
+            f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
+        )
+    split_dir = run.split_dir(data)
+    frame = split_dir.split(split)
+    in_domain = split_dir.fingerprint == run.data_fingerprint
+    data_name = None if in_domain else split_dir.name
+    predictor = load_predictor(run, options, quiet=quiet)
+    key = eval_key(split, data_name) + options.variant(run.kind)
+    logger.info(
+        "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
+    )
+    probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
+    if probs.shape != (len(frame), 2):
+        raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
+    result = score(frame, probs, threshold=DEFAULT_THRESHOLD)
+    result = replace(
+        result,
+        key=key,
+        split=split,
+        data_name=data_name,
+        data_path=split_dir.path,
+        data_fingerprint=split_dir.fingerprint,
+        in_domain=in_domain,
+        long="truncate" if run.kind == "baseline" else options.long,
+        backend=options.backend,
+        precision=options.precision,
+    )
+    files = write_evaluation(run, result)
+    return replace(result, files=tuple(files))
+
+
+def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> EvaluationResult:
+    """Metrics, per-article predictions and the error table of ``probs`` on a split ``frame``
+    (the identity fields of the result are left for the caller to fill)."""
+    chars = frame["combined_text"].str.len().to_numpy(dtype=int)
+    labels = frame["label"].to_numpy(dtype=int)
+    preds = decide(probs[:, 1], threshold)
+    predictions = pd.DataFrame(
+        {
+            "id": frame["id"].astype(str).to_numpy(),
+            "label": labels,
+            "pred": preds,
+            "prob_fake": probs[:, 1],
+            "chars": chars,
+            "correct": preds == labels,
+        }
+    )
+    return EvaluationResult(
+        key="",
+        split="",
+        data_name=None,
+        data_path=Path("."),
+        data_fingerprint="",
+        in_domain=True,
+        metrics=compute_metrics(labels, probs, chars, threshold=threshold),
+        predictions=predictions,
+        errors=error_table(frame, probs[:, 1], threshold),
+    )
+
+
+def write_evaluation(run: RunDir, result: EvaluationResult) -> list[Path]:
+    """Render everything first, then write each file atomically; regenerate the model card."""
+    key = result.key
+    pngs = {name: figure_png(fig) for name, fig in evaluation_figures(result).items()}
+    payloads: list[tuple[Path, Any]] = [
+        (run.metrics(key), result.to_dict()),
+        (run.predictions(key), result.predictions.loc[:, ["id", "label", "pred", "prob_fake"]]),
+        (run.errors(key, ".csv"), result.errors),
+        (run.errors(key, ".md"), errors_markdown(result)),
+        *((run.plots / f"{key}_{name}.png", data) for name, data in pngs.items()),
+    ]
+    written = []
+    for path, payload in payloads:
+        if isinstance(payload, pd.DataFrame):
+            write_csv(path, payload)
+        elif isinstance(payload, bytes):
+            write_bytes(path, payload)
+        elif isinstance(payload, str):
+            write_text(path, payload)
+        else:
+            write_json(path, payload)
+        written.append(path)
+    written.extend(write_model_card(run))
+    return written

@@ -1,0 +1,96 @@
+"""``load_predictor(run, options) -> Predictor``: the one way to get predictions from a run dir."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fakenews.errors import FakeNewsError
+from fakenews.predictors.base import InferenceOptions, Predictor, Windowing
+from fakenews.predictors.baseline import BaselinePredictor
+from fakenews.predictors.onnx import OnnxPredictor
+from fakenews.predictors.transformer import TransformerPredictor
+from fakenews.rundir import RunDir
+
+logger = logging.getLogger(__name__)
+
+
+def windowing_for(run: RunDir, options: InferenceOptions) -> Windowing:
+    """The run's ``data.max_length`` and ``data.truncation`` with the asked long-article mode."""
+    data = run.config.data
+    return Windowing(
+        max_length=data.max_length,
+        truncation=data.truncation,
+        long=options.long,
+        stride=options.stride,
+    )
+
+
+def load_predictor(
+    run: RunDir | Path | str,
+    options: InferenceOptions | None = None,
+    *,
+    quiet: bool = True,
+    **fields: Any,
+) -> Predictor:
+    """A predictor for any run dir.
+
+    Args:
+        run: the run dir (a :class:`RunDir` or a path).
+        options: the :class:`InferenceOptions` (backend, long, batch size, device, precision,
+            stride); default the defaults.
+        quiet: no progress bar when True (default).
+        **fields: shorthand for fields of ``options`` (``load_predictor(run, backend="onnx")``).
+    """
+    run = run if isinstance(run, RunDir) else RunDir.open(run)
+    options = replace(options or InferenceOptions(), **fields)
+    if options.backend == "onnx":
+        if run.kind == "baseline":
+            raise FakeNewsError(
+                f"{run.path} is a TF-IDF baseline run; it has no ONNX export (use --backend torch, the default)."
+            )
+        return load_onnx_predictor(run, options, quiet=quiet)
+    if run.kind == "baseline":
+        if options.precision != "fp32":
+            raise FakeNewsError(
+                f"--precision {options.precision} applies to the torch backend of transformer runs, "
+                "not to the TF-IDF baseline; drop --precision."
+            )
+        if options.long == "chunks":
+            logger.info("the TF-IDF baseline reads whole articles; --long chunks changes nothing")
+        return BaselinePredictor(run.model, batch_size=options.batch_size, quiet=quiet)
+    return TransformerPredictor(
+        run.model,
+        windowing=windowing_for(run, options),
+        batch_size=options.batch_size,
+        device=options.device,
+        quiet=quiet,
+        precision=options.precision,
+    )
+
+
+def load_onnx_predictor(
+    run: RunDir,
+    options: InferenceOptions,
+    *,
+    onnx_dir: Path | None = None,
+    threads: int | None = None,
+    quiet: bool = True,
+) -> Predictor:
+    """The ONNX export of ``run`` (``onnx_dir``, default ``RUN_DIR/onnx``) as a predictor."""
+    folder = Path(onnx_dir) if onnx_dir is not None else run.onnx
+    if not folder.is_dir():
+        raise FakeNewsError(
+            f"{folder} does not exist; --backend onnx needs the ONNX export: "
+            f"run `fakenews export {run.path} --format onnx` first."
+        )
+    return OnnxPredictor(
+        folder,
+        windowing=windowing_for(run, options),
+        batch_size=options.batch_size,
+        quiet=quiet,
+        threads=threads,
+        run_path=run.path,
+    )
