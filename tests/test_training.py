@@ -70,7 +70,7 @@ def test_tiny_run_dir_has_every_design_file(tiny_run_dir: Path, tiny_split_dir: 
     assert config["data"]["max_length"] == 64 and config["data"]["truncation"] == "head"
     assert config["train"]["epochs"] == 6.0 and config["seed"] == 42
     manifest = json.loads((tiny_split_dir / "manifest.json").read_text())
-    assert run.read_data_manifest() == manifest
+    assert run.manifest == manifest
     summary = json.loads(run.train_summary.read_text())
     assert set(summary) >= SUMMARY_KEYS
     assert summary["kind"] == "transformer" and summary["model_name"] == "scratch:bert"
