@@ -119,15 +119,23 @@ def test_coverage_precision_and_top_are_settable() -> None:
     fake = [("t", f"item {i} gossip", 1) for i in range(30)] + [("t", "a mixed lot", 1)]
     train = frame(real + fake)
 
-    def markers(**options: float) -> str:
-        found = find_shortcuts(train, train, ShortcutOptions(**options)).markers
-        return " | ".join(m.marker for m in found)
+    def markers(
+        *,
+        min_coverage: float = 0.03,
+        min_precision: float = 0.95,
+        top: int = 20,
+        min_articles: int = 1,
+    ) -> str:
+        settings = ShortcutOptions(min_precision, min_coverage, top, min_articles=min_articles)
+        return " | ".join(m.marker for m in find_shortcuts(train, train, settings).markers)
 
     assert "extra" in markers()  # 4 of 60 train articles: 6.7% >= 3%
     assert "extra" not in markers(min_coverage=0.07)
+    assert "extra" not in markers(min_articles=5)
     assert "mixed" not in markers()  # 9 of its 10 articles are real: precision 0.9 < 0.95
     assert "mixed" in markers(min_precision=0.9)
     assert markers(top=1) == "gossip"
+    assert "extra" not in " ".join(m.marker for m in find_shortcuts(train, train).markers)
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ Markers looked for (``kind``):
 - ``first_line`` / ``last_line``: the first and last non-empty line of ``text`` when it is at
   most :data:`MAX_LINE_CHARS` long (bylines, sign-offs such as ``For entire story: …``).
 
-A marker is reported when, on ``train``, at least ``min_coverage`` of the articles hold it and at
-least ``min_precision`` of those have one label. Its ``rule_accuracy`` is the ``test`` accuracy of
+A marker is reported when, on ``train``, at least ``min_coverage`` of the articles (and at least
+``min_articles``) hold it and at least ``min_precision`` of those have one label. Its ``rule_accuracy`` is the ``test`` accuracy of
 "marker present → its label, absent → the other label".
 
 Near-identical markers are merged: two markers of one label where one's tokens lie inside the
@@ -104,12 +104,16 @@ class ShortcutOptions:
             Default ``0.03``.
         top: how many markers to keep, best rule accuracy first (``≥ 1``). Default ``20``.
         rule_markers: most markers in the best combined rule (``1``–``10``). Default ``3``.
+        min_articles: fewest train articles holding a marker, whatever the coverage (``≥ 1``).
+            Default ``10``: on a train split of 70 articles, 3% is 3 articles, and among tens of
+            thousands of n-grams some hold 3 articles of one label by chance.
     """
 
     min_precision: float = 0.95
     min_coverage: float = 0.03
     top: int = 20
     rule_markers: int = 3
+    min_articles: int = 10
 
     def __post_init__(self) -> None:
         if not 0.5 < self.min_precision <= 1:
@@ -124,6 +128,8 @@ class ShortcutOptions:
             raise FakeNewsError(
                 f"--shortcut-top must be at least 1 (markers to list), got {self.top}."
             )
+        if self.min_articles < 1:
+            raise FakeNewsError(f"min_articles must be at least 1, got {self.min_articles}.")
         if not 1 <= self.rule_markers <= 10:
             raise FakeNewsError(f"rule_markers must be between 1 and 10, got {self.rule_markers}.")
 
@@ -216,7 +222,7 @@ class ShortcutAudit:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> ShortcutAudit:
         """Read back :meth:`to_dict` (raises ``KeyError``/``TypeError`` on another shape)."""
-        names = ("min_precision", "min_coverage", "top", "rule_markers")
+        names = ("min_precision", "min_coverage", "top", "rule_markers", "min_articles")
         rule = doc["best_rule"]
         return cls(
             settings=ShortcutOptions(**{k: doc["settings"][k] for k in names}),
@@ -253,8 +259,9 @@ def detokenize(parts: Sequence[str]) -> str:
     return out
 
 
-def _ngrams(toks: list[str], *, keep: frozenset[str]) -> list[str]:
-    """Word 1–3-grams of ``toks`` made of ``keep`` tokens only, joined by spaces."""
+def _ngrams(text: str, *, keep: frozenset[str]) -> list[str]:
+    """Word 1–3-grams of ``text`` made of ``keep`` tokens only, joined by spaces."""
+    toks = tokens(text)
     ok = [t in keep for t in toks]
     grams = []
     last = len(toks) - 1
@@ -298,10 +305,11 @@ def _as_is(items: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class _Split:
-    """One split's labels, the tokens of its ``combined_text`` and its other markers."""
+    """One split's labels, its ``combined_text`` (tokenized when read: memory stays flat) and its
+    other markers."""
 
     labels: np.ndarray
-    tokens: list[list[str]] = field(repr=False)
+    combined: list[str] = field(repr=False)
     tagged: list[list[str]] = field(repr=False)
 
     @classmethod
@@ -310,13 +318,13 @@ class _Split:
         texts = frame["text"].astype(str).tolist()
         return cls(
             labels=frame["label"].astype(int).to_numpy(),
-            tokens=[tokens(c) for c in combined],
+            combined=combined,
             tagged=[row_markers(t, c) for t, c in zip(texts, combined, strict=True)],
         )
 
     def take(self, rows: np.ndarray) -> _Split:
         return _Split(
-            self.labels[rows], [self.tokens[i] for i in rows], [self.tagged[i] for i in rows]
+            self.labels[rows], [self.combined[i] for i in rows], [self.tagged[i] for i in rows]
         )
 
 
@@ -374,12 +382,12 @@ def _candidates(tr: _Split, te: _Split, options: ShortcutOptions) -> _Candidates
         rows = np.sort(np.random.default_rng(0).permutation(len(tr.labels))[:DISCOVERY_ROWS])
         sample = tr.take(rows)
         coverage, precision = coverage * DISCOVERY_SLACK, precision - 0.02
-    min_df = max(1, math.ceil(coverage * len(sample.labels)))
-    frequent, _ = _frequent(sample.tokens, _as_is, min_df)
+    min_df = max(options.min_articles, math.ceil(coverage * len(sample.labels)))
+    frequent, _ = _frequent(sample.combined, tokens, min_df)
     if not frequent:
         return None
     grams = functools.partial(_ngrams, keep=frozenset(frequent))
-    ngram_vocab, ngram_train = _pure(sample.tokens, sample.labels, grams, min_df, precision)
+    ngram_vocab, ngram_train = _pure(sample.combined, sample.labels, grams, min_df, precision)
     tagged_vocab, tagged_train = _pure(sample.tagged, sample.labels, _as_is, min_df, precision)
     keys: list[tuple[MarkerKind, str]] = [("ngram", k) for k in ngram_vocab]
     for tagged in tagged_vocab:
@@ -392,7 +400,7 @@ def _candidates(tr: _Split, te: _Split, options: ShortcutOptions) -> _Candidates
 
     def presence(split: _Split) -> sparse.csc_matrix:
         parts = [
-            _presence(split.tokens, grams, ngram_vocab),
+            _presence(split.combined, grams, ngram_vocab),
             _presence(split.tagged, _as_is, tagged_vocab),
         ]
         return sparse.hstack(parts, format="csc")
@@ -402,7 +410,7 @@ def _candidates(tr: _Split, te: _Split, options: ShortcutOptions) -> _Candidates
 
 
 def _frequent(
-    docs: Sequence[list[str]], analyzer: Any, min_df: int
+    docs: Sequence[Any], analyzer: Any, min_df: int
 ) -> tuple[list[str], sparse.csc_matrix]:
     """Features in at least ``min_df`` docs (sorted) and their presence, docs × features."""
     vectorizer = CountVectorizer(analyzer=analyzer, binary=True, min_df=min_df)
@@ -414,7 +422,7 @@ def _frequent(
 
 
 def _pure(
-    docs: Sequence[list[str]], labels: np.ndarray, analyzer: Any, min_df: int, precision: float
+    docs: Sequence[Any], labels: np.ndarray, analyzer: Any, min_df: int, precision: float
 ) -> tuple[list[str], sparse.csc_matrix]:
     """Features in at least ``min_df`` docs, ``precision`` of them of one label, and their presence."""
     names, matrix = _frequent(docs, analyzer, min_df)
@@ -426,7 +434,7 @@ def _pure(
     return [names[i] for i in keep], matrix[:, keep]
 
 
-def _presence(docs: Sequence[list[str]], analyzer: Any, vocabulary: list[str]) -> sparse.csc_matrix:
+def _presence(docs: Sequence[Any], analyzer: Any, vocabulary: list[str]) -> sparse.csc_matrix:
     if not vocabulary or not len(docs):
         return sparse.csc_matrix((len(docs), len(vocabulary)), dtype=np.int64)
     vectorizer = CountVectorizer(analyzer=analyzer, binary=True, vocabulary=vocabulary)
@@ -442,7 +450,8 @@ def _score(
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.maximum(fake, df - fake) / df
     n = len(y_train)
-    keep = np.flatnonzero((df >= options.min_coverage * n) & (share >= options.min_precision))
+    enough = (df >= options.min_coverage * n) & (df >= options.min_articles)
+    keep = np.flatnonzero(enough & (share >= options.min_precision))
     markers = []
     for j in keep:
         kind, key = found.keys[j]
