@@ -83,7 +83,7 @@ def parse_split(value: str) -> tuple[float, float, float]:
         raise FakeNewsError(
             f"--split expects three ratios train,validation,test (e.g. 0.7,0.15,0.15 or 0,0,1), got {len(ratios)}: {value!r}."
         )
-    return check_ratios(ratios)  # type: ignore[arg-type]
+    return check_ratios((ratios[0], ratios[1], ratios[2]))
 
 
 def check_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -151,7 +151,8 @@ class PrepareOptions:
                 raise FakeNewsError(
                     f"--split expects three ratios train,validation,test, got {self.split!r}."
                 )
-            object.__setattr__(self, "split", check_ratios(tuple(self.split)))  # type: ignore[arg-type]
+            train, validation, test = self.split
+            object.__setattr__(self, "split", check_ratios((train, validation, test)))
         if not 0 <= self.near_duplicates <= 1:
             raise FakeNewsError(
                 f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {self.near_duplicates}."
