@@ -75,7 +75,7 @@ def test_fetch_from_mirror_then_from_cache(shared_data: Path, tmp_path: Path) ->
     # A copy from the mirror is not reported as a download from the set's URL (pooch's own
     # log line), even when not quiet.
     assert not [m for m in pooch_log.messages if "Downloading" in m]
-    assert path == tmp_path / "fakenewsnet_politifact"
+    assert path == tmp_path / "datasets/fakenewsnet_politifact"
     assert len([p for p in path.rglob("*") if p.is_file()]) == 241
     # Second time: no mirror, no network, the cache serves it.
     assert fetch("fakenewsnet_politifact", cache_dir=tmp_path, offline=True) == path
@@ -96,7 +96,7 @@ def test_mirror_from_the_environment_with_the_set_name_as_folder(
     monkeypatch.setenv(registry.MIRROR_ENV, str(mirror))
     monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
     path = fetch("liar", offline=True)
-    assert path == tmp_path / "cache/liar"
+    assert path == tmp_path / "cache/datasets/liar"
     assert sorted(p.name for p in path.iterdir()) == ["test.tsv", "train.tsv", "valid.tsv"]
 
 
@@ -111,7 +111,7 @@ def test_a_corrupt_mirror_file_is_refused(shared_data: Path, tmp_path: Path) -> 
         ),
     ):
         fetch("liar", mirror=mirror, cache_dir=tmp_path / "cache")
-    assert not (tmp_path / "cache/liar/valid.tsv").exists()
+    assert not (tmp_path / "cache/datasets/liar/valid.tsv").exists()
 
 
 def test_nothing_reachable_names_the_three_places(
@@ -124,11 +124,11 @@ def test_nothing_reachable_names_the_three_places(
     message = str(info.value)
     first = "PolitiFact/FakeNewsContent/PolitiFact_Fake_1-Webpage.json"
     assert message.startswith(
-        f"data set 'fakenewsnet_politifact' is not available: {first} is not in the cache ({tmp_path / 'fakenewsnet_politifact'}), "
+        f"data set 'fakenewsnet_politifact' is not available: {first} is not in the cache ({tmp_path / 'datasets/fakenewsnet_politifact'}), "
         f"not in a mirror (none given (--mirror or $FAKENEWS_DATA_MIRROR)), and the download from {UNREACHABLE}{first} failed (ConnectionError"
     )
     assert message.endswith(
-        f"Fix: on a machine with internet run `fakenews data fetch fakenewsnet_politifact` and copy {tmp_path / 'fakenewsnet_politifact'} "
+        f"Fix: on a machine with internet run `fakenews data fetch fakenewsnet_politifact` and copy {tmp_path / 'datasets/fakenewsnet_politifact'} "
         f"here, or point --mirror / $FAKENEWS_DATA_MIRROR at a folder holding {first} (source: {spec.source})."
     )
     assert "\n" not in message
@@ -142,10 +142,10 @@ def test_offline_cli_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"error: data set 'welfake' is not available: WELFake_Dataset.csv is not in the cache ({tmp_path / 'welfake'}), "
+        f"error: data set 'welfake' is not available: WELFake_Dataset.csv is not in the cache ({tmp_path / 'datasets/welfake'}), "
         "not in a mirror (none given (--mirror or $FAKENEWS_DATA_MIRROR)), and the download from "
         "https://zenodo.org/records/4561253/files/WELFake_Dataset.csv?download=1 was not tried (offline). "
-        f"Fix: on a machine with internet run `fakenews data fetch welfake` and copy {tmp_path / 'welfake'} here, or point "
+        f"Fix: on a machine with internet run `fakenews data fetch welfake` and copy {tmp_path / 'datasets/welfake'} here, or point "
         "--mirror / $FAKENEWS_DATA_MIRROR at a folder holding WELFake_Dataset.csv "
         "(source: Zenodo record 4561253, WELFake_Dataset.csv (md5 73c9675a4b3d09f86a6933d0b8d7d908)).\n"
     )
@@ -167,7 +167,7 @@ def test_cli_fetch_prints_the_path_and_list_shows_the_cache(
         ]
     )
     captured = capsys.readouterr()
-    assert code == 0 and captured.out == f"{tmp_path / 'liar'}\n"
+    assert code == 0 and captured.out == f"{tmp_path / 'datasets/liar'}\n"
     assert main(["data", "list", "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for name in ("welfake", "fakenewsnet_politifact", "liar"):
@@ -235,4 +235,4 @@ def test_a_download_that_does_not_match_its_hash_is_refused(
         in message
     )
     assert "\n" not in message
-    assert not (tmp_path / "cache/liar/valid.tsv").exists()
+    assert not (tmp_path / "cache/datasets/liar/valid.tsv").exists()

@@ -1,8 +1,11 @@
-"""Leakage audit: which articles do the splits of a split dir share?
+"""Audit of a split dir: which articles do its splits share, and which markers give labels away?
 
 Works on any split dir, including one made elsewhere (e.g. the study's Kaggle split with only
 ``combined_text, label``). ``prepare`` writes the same figures into its manifest's ``leakage``
-section by calling :func:`leakage` on the frames it writes, so the two always agree.
+section by calling :func:`leakage` on the frames it writes, so the two always agree; and its
+``shortcuts`` section (:mod:`fakenews.data.shortcuts`), which :func:`audit` reuses when the
+manifest's fingerprint matches the files and its thresholds are the ones asked for, and
+computes otherwise (a split dir made elsewhere, or by an older fakenews).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -23,8 +26,10 @@ from fakenews.data.dedup import (
     near_pairs,
     normalize_rows,
 )
+from fakenews.data.shortcuts import ShortcutAudit, ShortcutOptions, find_shortcuts
 from fakenews.errors import FakeNewsError
-from fakenews.splits import SPLITS, load_split_dir
+from fakenews.io import write_json
+from fakenews.splits import SPLITS, SplitDir, fingerprint, load_split_dir
 
 DEFAULT_NEAR = 0.9
 """Jaccard threshold for near duplicates (word 3-gram shingles), as in ``prepare``."""
@@ -81,6 +86,27 @@ class AuditReport:
     fingerprint: str
     counts: dict[str, dict[str, int]]
     leakage: Leakage
+    shortcuts: ShortcutAudit
+    shortcuts_from: Literal["manifest", "computed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``audit --json`` writes: ``{"leakage": …, "shortcuts": [markers], "best_rule": …}``
+        with the split dir, its fingerprint and how the shortcut audit was made."""
+        doc = self.shortcuts.to_dict()
+        return {
+            "split_dir": str(self.path),
+            "fingerprint": self.fingerprint,
+            "leakage": self.leakage.to_dict(),
+            "shortcuts": doc["markers"],
+            "best_rule": doc["best_rule"],
+            "shortcut_audit": {
+                "settings": doc["settings"],
+                "train_articles": doc["train_articles"],
+                "test_articles": doc["test_articles"],
+                "baseline_accuracy": doc["baseline_accuracy"],
+                "from": self.shortcuts_from,
+            },
+        }
 
 
 def counts_of(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
@@ -173,17 +199,49 @@ def leakage(
 
 
 def audit(
-    split_dir: Path, *, near_threshold: float = DEFAULT_NEAR, quiet: bool = True
+    split_dir: Path,
+    *,
+    near_threshold: float = DEFAULT_NEAR,
+    shortcuts: ShortcutOptions | None = None,
+    quiet: bool = True,
 ) -> AuditReport:
-    """Load ``split_dir`` (ours or an external one) and compute its leakage figures."""
+    """Load ``split_dir`` (ours or an external one): its leakage figures and shortcut audit."""
     if not 0 <= near_threshold <= 1:
         raise FakeNewsError(
             f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {near_threshold}."
         )
     loaded = load_split_dir(Path(split_dir))
+    found, source = _shortcuts(loaded, shortcuts or ShortcutOptions())
     return AuditReport(
         path=Path(split_dir),
         fingerprint=loaded.fingerprint,
         counts=counts_of(loaded.frames),
         leakage=leakage(loaded.frames, near_threshold=near_threshold, quiet=quiet),
+        shortcuts=found,
+        shortcuts_from=source,
     )
+
+
+def _shortcuts(
+    loaded: SplitDir, options: ShortcutOptions
+) -> tuple[ShortcutAudit, Literal["manifest", "computed"]]:
+    """The manifest's shortcut audit if it is of these files and thresholds, else a new one."""
+    doc = loaded.manifest.get("shortcuts")
+    if doc is not None and loaded.manifest.get("fingerprint") == fingerprint(loaded.frames):
+        try:
+            written = ShortcutAudit.from_dict(doc)
+        except (KeyError, TypeError, FakeNewsError):  # another shape: an edited or older manifest
+            written = None
+        if written is not None and written.settings == options:
+            return written, "manifest"
+    return find_shortcuts(loaded.frames["train"], loaded.frames["test"], options), "computed"
+
+
+def write_audit_json(report: AuditReport, path: Path) -> None:
+    """Write :meth:`AuditReport.to_dict` to ``path`` (atomically)."""
+    path = Path(path)
+    if path.is_dir():
+        raise FakeNewsError(
+            f"--json {path} is a folder; expected a file path such as {path / 'audit.json'}."
+        )
+    write_json(path, report.to_dict())

@@ -2,8 +2,12 @@
 
 Steps, each counted in the manifest with the ids it removed:
 
-1. **read** every input into the canonical table (:mod:`fakenews.data.sources`);
-2. **empty**: drop rows whose title and text are both empty; with ``min_text_chars`` also
+1. **read** every input into the canonical table (:mod:`fakenews.data.sources`); with several
+   inputs, each row's input name goes in a ``dataset`` column (``NAME=PATH`` names an input,
+   else its file or folder name without suffix) and every row keeps its ``source``;
+2. **strip_markers** (with ``strip_markers`` or ``strip_patterns``): source markers taken out of
+   title and text (:mod:`fakenews.data.markers`), the articles changed counted per pattern;
+   **empty**: drop rows whose title and text are both empty; with ``min_text_chars`` also
    **short_text**: rows whose text (not counting the title) is shorter, such as dead pages
    whose title is the site's boilerplate;
 3. ``combined_text = title + " " + text`` (the model input);
@@ -15,7 +19,9 @@ Steps, each counted in the manifest with the ids it removed:
 6. **split**: stratified by label (70/15/15, seed 42 by default; any ratios, zeros allowed), with
    ``group_by`` no value of that column in two splits; inputs that come split (a split dir, LIAR's
    folder) keep their split unless ``split`` is given;
-7. the manifest, with the fingerprint and the leakage figures of :func:`fakenews.data.audit.leakage`.
+7. the manifest, with the fingerprint, the leakage figures of :func:`fakenews.data.audit.leakage`
+   and the shortcut audit of :func:`fakenews.data.shortcuts.find_shortcuts` (run on the split
+   files as written, after stripping: what is left for a model to exploit).
 
 Same inputs and options ⇒ byte-identical files.
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,14 +53,21 @@ from fakenews.data.dedup import (
     near_pairs,
     normalize_rows,
 )
+from fakenews.data.markers import MarkerPattern, marker_patterns, strip_markers
+from fakenews.data.shortcuts import ShortcutAudit, ShortcutOptions, find_shortcuts
 from fakenews.data.sources import SPLIT_COLUMN, ReadOptions, Source, read_input
 from fakenews.errors import FakeNewsError
-from fakenews.io import atomic_dir, check_output_dir, write_json
-from fakenews.splits import COLUMNS, MANIFEST, SPLITS, combine, fingerprint, write_split_files
+from fakenews.io import atomic_dir, check_output_dir, write_csv, write_json
+from fakenews.splits import COLUMNS, MANIFEST, SPLITS, combine, fingerprint
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RATIOS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+DATASET_COLUMN = "dataset"
+"""Column naming each row's input, written (after :data:`~fakenews.splits.COLUMNS`) when several
+inputs are pooled."""
+INPUT_NAME = re.compile(r"([A-Za-z0-9][\w.-]*)=(.+)")
+"""``NAME=PATH``: an input named for the ``dataset`` column."""
 
 
 def parse_split(value: str) -> tuple[float, float, float]:
@@ -69,7 +83,7 @@ def parse_split(value: str) -> tuple[float, float, float]:
         raise FakeNewsError(
             f"--split expects three ratios train,validation,test (e.g. 0.7,0.15,0.15 or 0,0,1), got {len(ratios)}: {value!r}."
         )
-    return check_ratios(ratios)  # type: ignore[arg-type]
+    return check_ratios((ratios[0], ratios[1], ratios[2]))
 
 
 def check_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -105,6 +119,14 @@ class PrepareOptions:
         min_text_chars: drop rows whose text (without the title) has fewer non-blank
             characters, as the ``short_text`` step. Default ``0`` (off: only rows with neither
             title nor text go).
+        strip_markers: take the built-in source markers out of title and text before anything
+            else (:data:`~fakenews.data.markers.BUILTIN_MARKERS`: agency datelines, photo
+            credits, URLs, handles…). Default ``False``.
+        strip_patterns: the user's own regular expressions to strip too (``--strip-pattern``,
+            run after the built-in ones). Default ``()``.
+        shortcuts: thresholds of the shortcut audit; default
+            :class:`~fakenews.data.shortcuts.ShortcutOptions` ``()`` (precision 0.95,
+            coverage 3%, top 20).
     """
 
     read: ReadOptions = field(default_factory=ReadOptions)
@@ -115,8 +137,13 @@ class PrepareOptions:
     drop_near_duplicates: bool = False
     num_perm: int = NUM_PERM
     min_text_chars: int = 0
+    strip_markers: bool = False
+    strip_patterns: tuple[str, ...] = ()
+    shortcuts: ShortcutOptions = field(default_factory=ShortcutOptions)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "strip_patterns", tuple(self.strip_patterns))
+        marker_patterns(builtin=False, custom=self.strip_patterns)  # a bad regex fails here
         if isinstance(self.split, str):
             object.__setattr__(self, "split", parse_split(self.split))
         elif self.split is not None:
@@ -124,7 +151,8 @@ class PrepareOptions:
                 raise FakeNewsError(
                     f"--split expects three ratios train,validation,test, got {self.split!r}."
                 )
-            object.__setattr__(self, "split", check_ratios(tuple(self.split)))  # type: ignore[arg-type]
+            train, validation, test = self.split
+            object.__setattr__(self, "split", check_ratios((train, validation, test)))
         if not 0 <= self.near_duplicates <= 1:
             raise FakeNewsError(
                 f"--near-duplicates must be a Jaccard threshold in [0, 1] (0 = off), got {self.near_duplicates}."
@@ -160,6 +188,7 @@ class PrepareResult:
     steps: tuple[Step, ...]
     counts: dict[str, dict[str, int]]
     leakage: Leakage
+    shortcuts: ShortcutAudit
     manifest: dict[str, Any]
 
 
@@ -171,7 +200,11 @@ def prepare(
     force: bool = False,
     quiet: bool = True,
 ) -> PrepareResult:
-    """Read ``inputs``, clean, deduplicate and split them, and write the split dir ``out``."""
+    """Read ``inputs``, clean, deduplicate and split them, and write the split dir ``out``.
+
+    Each input is a path, or ``NAME=PATH`` to name its data set (default: the file or folder
+    name without suffix); with several inputs every row's data set is the ``dataset`` column.
+    """
     options = options or PrepareOptions()
     out = Path(out)
     if not inputs:
@@ -179,12 +212,8 @@ def prepare(
             "expected at least one INPUT file or folder; e.g. `fakenews prepare data.csv --out splits`."
         )
     check_output_dir(out, force=force, what="split dir")
-    sources = [read_input(Path(p), options.read) for p in inputs]
-    frame = _combine_sources(sources)
-    if options.group_by is not None and options.group_by not in frame.columns:
-        raise FakeNewsError(
-            f"--group-by {options.group_by!r} names no column of the input; found columns {', '.join(frame.columns)}."
-        )
+    patterns = marker_patterns(builtin=options.strip_markers, custom=options.strip_patterns)
+    sources, names, frame = _read(inputs, options)
     predefined = (
         options.split is None
         and options.group_by is None
@@ -194,10 +223,108 @@ def prepare(
         logger.info(
             "not every input comes split (or --group-by is set): splitting everything by ratio"
         )
+    cleaned = _clean(frame, options, patterns, predefined=predefined, quiet=quiet)
+    frames, rows, split_info = _split(cleaned, options, predefined=predefined)
+    manifest, leak, shortcuts = _manifest(
+        [_input_entry(s, n) for s, n in zip(sources, names, strict=True)],
+        cleaned,
+        (frames, rows, split_info),
+        options,
+    )
+    with atomic_dir(out, force=force, what="split dir") as tmp:
+        for name in SPLITS:
+            write_csv(tmp / f"{name}.csv", frames[name])
+        write_json(tmp / MANIFEST, manifest)
+    counts = manifest["counts"]
+    logger.info("wrote %s (%s)", out, ", ".join(f"{s} {counts[s]['total']}" for s in SPLITS))
+    return PrepareResult(
+        out=out,
+        fingerprint=manifest["fingerprint"],
+        steps=tuple(
+            Step(s["name"], s["rows_in"], s["removed"], s["rows_out"]) for s in cleaned.steps
+        ),
+        counts={s: counts[s] for s in SPLITS},
+        leakage=leak,
+        shortcuts=shortcuts,
+        manifest=manifest,
+    )
+
+
+def parse_input(value: Path | str) -> tuple[str | None, Path]:
+    """``"welfake=data/w.csv"`` → ``("welfake", Path("data/w.csv"))``; a plain (or existing) path → ``(None, path)``."""
+    text = str(value)
+    match = INPUT_NAME.fullmatch(text)
+    if match is None or Path(text).exists():
+        return None, Path(value)
+    return match.group(1), Path(match.group(2))
+
+
+def _read(
+    inputs: Sequence[Path | str], options: PrepareOptions
+) -> tuple[list[Source], list[str], pd.DataFrame]:
+    """Every input read, its data set name, and one canonical frame (+ ``dataset`` if pooled)."""
+    parsed = [parse_input(p) for p in inputs]
+    sources = [read_input(path, options.read) for _, path in parsed]
+    names = _dataset_names([name for name, _ in parsed], sources)
+    frame = _combine_sources(sources, names)
+    if options.group_by is not None and options.group_by not in frame.columns:
+        if options.group_by == DATASET_COLUMN:
+            raise FakeNewsError(
+                "--group-by dataset needs several inputs (the dataset column names the input each row came from); "
+                "found one input: pass several, or --group-by source."
+            )
+        raise FakeNewsError(
+            f"--group-by {options.group_by!r} names no column of the input; found columns {', '.join(frame.columns)}."
+        )
+    return sources, names, frame
+
+
+def _dataset_names(given: Sequence[str | None], sources: Sequence[Source]) -> list[str]:
+    """Each input's data set name: its ``NAME=``, else its stem; ``input<i>`` when stems repeat."""
+    explicit = [n for n in given if n is not None]
+    repeated = sorted({n for n in explicit if explicit.count(n) > 1})
+    if repeated:
+        raise FakeNewsError(
+            f"data set name {repeated[0]!r} is given to several inputs; give each input its own NAME=PATH name."
+        )
+    names = [
+        n if n is not None else (s.path.stem or s.path.name)
+        for n, s in zip(given, sources, strict=True)
+    ]
+    if len(set(names)) < len(names):
+        names = [n if n is not None else f"input{i + 1}" for i, n in enumerate(given)]
+        logger.info(
+            "inputs share a name: calling them %s (name them with NAME=PATH)", ", ".join(names)
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class _Cleaned:
+    """The rows after cleaning, their normalised texts and near-duplicate figures, the steps."""
+
+    frame: pd.DataFrame
+    normalized: NormalizedRows
+    clusters: list[list[int]]
+    pairs: list[NearPair] | None
+    steps: list[dict[str, Any]]
+
+
+def _clean(
+    frame: pd.DataFrame,
+    options: PrepareOptions,
+    patterns: Sequence[MarkerPattern],
+    *,
+    predefined: bool,
+    quiet: bool,
+) -> _Cleaned:
+    """strip_markers, empty, short_text, combined_text, exact_duplicate, near_duplicate."""
     steps: list[dict[str, Any]] = [
         {"name": "read", "rows_in": len(frame), "removed": 0, "rows_out": len(frame)}
     ]
-
+    if patterns:
+        frame, step = strip_markers(frame, patterns)
+        steps.append(step)
     frame, step = _drop_empty(frame)
     steps.append(step)
     if options.min_text_chars > 0:
@@ -213,89 +340,98 @@ def prepare(
         frame, normalized, options, predefined=predefined, quiet=quiet
     )
     steps.append(step)
+    return _Cleaned(frame, normalized, clusters, pairs, steps)
 
+
+def _split(
+    cleaned: _Cleaned, options: PrepareOptions, *, predefined: bool
+) -> tuple[dict[str, pd.DataFrame], list[int], dict[str, Any]]:
+    """The split frames, the positions of their rows in ``cleaned.frame``, the manifest's ``split``."""
+    frame = cleaned.frame
     if predefined:
-        assignment = frame[SPLIT_COLUMN].tolist()
-        order = list(range(len(frame)))
-        split_info: dict[str, Any] = {
-            "method": "predefined",
-            "ratios": None,
-            "seed": None,
-            "group_by": None,
-        }
-    else:
-        ratios = options.split or DEFAULT_RATIOS
-        units = _units(frame, clusters, options.group_by)
-        open_splits = sum(r > 0 for r in ratios)
-        if options.group_by is not None and len(units) < open_splits:
-            logger.warning(
-                "--group-by %s has %d distinct value(s) for %d non-empty splits: some splits stay empty",
-                options.group_by,
-                len(units),
-                open_splits,
-            )
-        assignment, order = _assign(
-            frame["label"].to_numpy(),
-            units,
-            ratios,
-            options.seed,
-            grouped=options.group_by is not None,
+        frames, rows = _frames(frame, frame[SPLIT_COLUMN].tolist(), list(range(len(frame))))
+        return (
+            frames,
+            rows,
+            {"method": "predefined", "ratios": None, "seed": None, "group_by": None},
         )
-        method = "stratified-group" if options.group_by else "stratified"
-        split_info = {
-            "method": method,
+    ratios = options.split or DEFAULT_RATIOS
+    units = _units(frame, cleaned.clusters, options.group_by)
+    open_splits = sum(r > 0 for r in ratios)
+    if options.group_by is not None and len(units) < open_splits:
+        logger.warning(
+            "--group-by %s has %d distinct value(s) for %d non-empty splits: some splits stay empty",
+            options.group_by,
+            len(units),
+            open_splits,
+        )
+    assignment, order = _assign(
+        frame["label"].to_numpy(), units, ratios, options.seed, grouped=options.group_by is not None
+    )
+    frames, rows = _frames(frame, assignment, order)
+    return (
+        frames,
+        rows,
+        {
+            "method": "stratified-group" if options.group_by else "stratified",
             "ratios": list(ratios),
             "seed": options.seed,
             "group_by": options.group_by,
-        }
-    frames, rows = _frames(frame, assignment, order)
+        },
+    )
+
+
+def _manifest(
+    inputs: list[dict[str, Any]],
+    cleaned: _Cleaned,
+    split: tuple[dict[str, pd.DataFrame], list[int], dict[str, Any]],
+    options: PrepareOptions,
+) -> tuple[dict[str, Any], Leakage, ShortcutAudit]:
+    """The manifest, with the leakage figures and the shortcut audit of the split frames."""
+    frames, rows, split_info = split
     leak = leakage(
         frames,
         near_threshold=options.near_duplicates,
         num_perm=options.num_perm,
-        normalized=_subset(normalized, rows),
-        near=_renumber(pairs, rows) if pairs is not None else None,
+        normalized=_subset(cleaned.normalized, rows),
+        near=_renumber(cleaned.pairs, rows) if cleaned.pairs is not None else None,
     )
+    shortcuts = find_shortcuts(frames["train"], frames["test"], options.shortcuts)
     counts = counts_of(frames)
-    fp = fingerprint(frames)
-    manifest = {
+    manifest: dict[str, Any] = {
         "fakenews_version": __version__,
-        "fingerprint": fp,
+        "fingerprint": fingerprint(frames),
         "label_mapping": {"0": "real", "1": "fake"},
         "combined_text": 'title + " " + text',
-        "inputs": [_input_entry(s) for s in sources],
-        "steps": steps,
+        "inputs": inputs,
+        "steps": cleaned.steps,
         "split": split_info,
         "counts": {**counts, "all": _total(counts)},
-        "leakage": leak.to_dict(),
     }
-    with atomic_dir(out, force=force, what="split dir") as tmp:
-        write_split_files(tmp, frames)
-        write_json(tmp / MANIFEST, manifest)
-    logger.info("wrote %s (%s)", out, ", ".join(f"{k} {v['total']}" for k, v in counts.items()))
-    return PrepareResult(
-        out=out,
-        fingerprint=fp,
-        steps=tuple(Step(s["name"], s["rows_in"], s["removed"], s["rows_out"]) for s in steps),
-        counts=counts,
-        leakage=leak,
-        manifest=manifest,
-    )
+    if DATASET_COLUMN in frames["train"].columns:
+        manifest["counts_by_dataset"] = _counts_by(frames, DATASET_COLUMN)
+    manifest["leakage"] = leak.to_dict()
+    manifest["shortcuts"] = shortcuts.to_dict()
+    return manifest, leak, shortcuts
 
 
-def _combine_sources(sources: Sequence[Source]) -> pd.DataFrame:
+def _combine_sources(sources: Sequence[Source], names: Sequence[str]) -> pd.DataFrame:
     frames = [s.frame.copy() for s in sources]
     all_ids = pd.concat([f["id"] for f in frames], ignore_index=True)
     if all_ids.duplicated().any():
         # Different inputs reuse ids (e.g. row numbers): prefix every id with its input's name.
-        names = [s.path.stem or s.path.name for s in sources]
-        if len(set(names)) < len(names):
-            names = [f"input{i + 1}" for i in range(len(sources))]
         for f, name in zip(frames, names, strict=True):
             f["id"] = name + "/" + f["id"].astype(str)
         logger.info(
             "inputs share ids: each id is now prefixed with its input's name (%s)", ", ".join(names)
         )
+    if len(frames) > 1:
+        if any(DATASET_COLUMN in f.columns for f in frames):
+            logger.warning(
+                "an input has its own %r column: replaced by the input's name", DATASET_COLUMN
+            )
+        for f, name in zip(frames, names, strict=True):
+            f[DATASET_COLUMN] = name
     frame = pd.concat(frames, ignore_index=True, sort=False)
     extra = [c for c in frame.columns if c not in ("id", "title", "text", "label", "source")]
     frame[extra] = frame[extra].fillna("")
@@ -534,17 +670,19 @@ def _frames(
     frame: pd.DataFrame, assignment: Sequence[str], order: Sequence[int]
 ) -> tuple[dict[str, pd.DataFrame], list[int]]:
     """The three split frames, and the positions of their rows in ``frame`` (split order)."""
+    columns = list(COLUMNS) + ([DATASET_COLUMN] if DATASET_COLUMN in frame.columns else [])
     frames: dict[str, pd.DataFrame] = {}
     positions: list[int] = []
     for name in SPLITS:
         rows = [i for i in order if assignment[i] == name]
-        frames[name] = frame.iloc[rows].loc[:, list(COLUMNS)].reset_index(drop=True)
+        frames[name] = frame.iloc[rows].loc[:, columns].reset_index(drop=True)
         positions.extend(rows)
     return frames, positions
 
 
-def _input_entry(source: Source) -> dict[str, Any]:
+def _input_entry(source: Source, dataset: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
+        "dataset": dataset,
         "path": str(source.path.resolve()),
         "format": source.format,
         "sha256": source.sha256,
@@ -563,3 +701,14 @@ def _input_entry(source: Source) -> dict[str, Any]:
 
 def _total(counts: dict[str, dict[str, int]]) -> dict[str, int]:
     return {k: sum(c[k] for c in counts.values()) for k in ("total", "fake", "real")}
+
+
+def _counts_by(
+    frames: dict[str, pd.DataFrame], column: str
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Rows per value of ``column``, split and label: ``{value: {split: {total, fake, real}}}``."""
+    values = sorted(set().union(*(set(frames[s][column]) for s in SPLITS)))
+    return {
+        value: counts_of({s: frames[s][frames[s][column] == value] for s in SPLITS})
+        for value in values
+    }

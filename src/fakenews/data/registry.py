@@ -4,8 +4,9 @@ Each set has a registry file shipped in the package (``fakenews/data/registries/
 format: relative path, ``alg:hash``, optional URL) and a base URL pinned to one release. ``fetch``
 looks in three places, in this order, and checks every file's hash wherever it came from:
 
-1. the cache: ``cache_dir``, else ``$FAKENEWS_CACHE``, else ``pooch.os_cache("fakenews")``, in a
-   folder named after the set;
+1. the cache: ``datasets/<name>/`` under the one cache root of :mod:`fakenews.cache`
+   (``cache_dir``, else ``$FAKENEWS_CACHE``, else ``$XDG_CACHE_HOME/fakenews`` or
+   ``~/.cache/fakenews``);
 2. a mirror: ``mirror``, else ``$FAKENEWS_DATA_MIRROR`` (several folders separated by ``os.pathsep``);
    a mirror serves the registry's relative paths, either directly (``DIR/PolitiFact/...``) or
    under the set's name (``DIR/fakenewsnet_politifact/PolitiFact/...``);
@@ -28,11 +29,12 @@ from typing import Any
 
 import pooch
 
+from fakenews import cache
+from fakenews.cache import CACHE_ENV as CACHE_ENV  # re-exported: the variable that moves the cache
 from fakenews.errors import FakeNewsError
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "FAKENEWS_CACHE"
 MIRROR_ENV = "FAKENEWS_DATA_MIRROR"
 NETWORK_TIMEOUT_S = 30
 
@@ -121,12 +123,9 @@ def get(name: str) -> DataSet:
 
 
 def cache_root(cache_dir: Path | str | None = None) -> Path:
-    """Where fetched sets live: ``cache_dir``, else ``$FAKENEWS_CACHE``, else pooch's OS cache."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(pooch.os_cache("fakenews"))
+    """Where fetched sets live: ``datasets/`` under the cache root (``cache_dir``, else
+    ``$FAKENEWS_CACHE``, else the OS cache; see :mod:`fakenews.cache`)."""
+    return cache.cache_dir(cache.DATASETS, cache_dir)
 
 
 def mirror_roots(mirror: Path | str | Sequence[Path | str] | None = None) -> list[Path]:
