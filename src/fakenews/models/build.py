@@ -113,62 +113,11 @@ def train_tokenizer(
     arch: str, texts: Iterable[str], *, vocab_size: int, max_length: int = MAX_POSITIONS
 ) -> Any:
     """A fast tokenizer trained on ``texts`` (the train split only): Unigram for ALBERT, WordPiece else."""
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
-    if arch == "albert":
-        specials = {
-            "pad": "<pad>",
-            "unk": "<unk>",
-            "cls": "[CLS]",
-            "sep": "[SEP]",
-            "mask": "[MASK]",
-        }
-        tok = Tokenizer(models.Unigram())
-        tok.normalizer = normalizers.Sequence(
-            [
-                normalizers.Replace("``", '"'),
-                normalizers.Replace("''", '"'),
-                normalizers.NFKD(),
-                normalizers.StripAccents(),
-                normalizers.Lowercase(),
-                normalizers.Replace(Regex(" {2,}"), " "),
-            ]
-        )
-        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-        trainer: Any = trainers.UnigramTrainer(
-            vocab_size=vocab_size,
-            special_tokens=list(specials.values()),
-            unk_token=specials["unk"],
-            show_progress=False,
-        )
-    else:
-        specials = {
-            "pad": "[PAD]",
-            "unk": "[UNK]",
-            "cls": "[CLS]",
-            "sep": "[SEP]",
-            "mask": "[MASK]",
-        }
-        tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
-        tok.normalizer = normalizers.BertNormalizer(
-            lowercase=True, strip_accents=True, clean_text=True
-        )
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=vocab_size, special_tokens=list(specials.values()), show_progress=False
-        )
+    make = _unigram_tokenizer if arch == "albert" else _wordpiece_tokenizer
+    specials, tok, trainer = make(vocab_size)
     tok.train_from_iterator((str(t) for t in texts), trainer=trainer)
     cls_id, sep_id = tok.token_to_id(specials["cls"]), tok.token_to_id(specials["sep"])
     tok.post_processor = processors.TemplateProcessing(
@@ -181,6 +130,48 @@ def train_tokenizer(
         model_max_length=max_length,
         **{f"{k}_token": v for k, v in specials.items()},
     )
+
+
+def _unigram_tokenizer(vocab_size: int) -> tuple[dict[str, str], Any, Any]:
+    """ALBERT's SentencePiece-style pipeline: special tokens, untrained tokenizer, its trainer."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    specials = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Replace("``", '"'),
+            normalizers.Replace("''", '"'),
+            normalizers.NFKD(),
+            normalizers.StripAccents(),
+            normalizers.Lowercase(),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(specials.values()),
+        unk_token=specials["unk"],
+        show_progress=False,
+    )
+    return specials, tok, trainer
+
+
+def _wordpiece_tokenizer(vocab_size: int) -> tuple[dict[str, str], Any, Any]:
+    """BERT's WordPiece pipeline: special tokens, untrained tokenizer, its trainer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    specials = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+    tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(specials.values()), show_progress=False
+    )
+    return specials, tok, trainer
 
 
 TOKENIZER_RECIPE_VERSION = "1"
