@@ -31,7 +31,7 @@ def train_texts(tiny_split_dir: Path) -> list[str]:
 def test_presets_resolve() -> None:
     assert set(PRESETS) == {
         "albert-base-v2", "distilbert-base-uncased", "mobilebert-uncased", "tinybert-4l",
-        "bert-base-uncased", "minilm-l6", "tfidf-logreg",
+        "bert-base-uncased", "minilm-l6", "mpnet-base", "tfidf-logreg",
     }  # fmt: skip
     minilm = resolve_model("minilm-l6")
     assert minilm.origin == "pretrained" and Path(minilm.location) == minilm_path()
@@ -51,7 +51,7 @@ def test_run_dir_as_model(tiny_run_dir: Path) -> None:
     [
         (
             "albert",
-            "unknown model preset 'albert'; known presets: minilm-l6, albert-base-v2, distilbert-base-uncased, mobilebert-uncased, tinybert-4l, bert-base-uncased, tfidf-logreg",
+            "unknown model preset 'albert'; known presets: minilm-l6, albert-base-v2, distilbert-base-uncased, mobilebert-uncased, tinybert-4l, bert-base-uncased, mpnet-base, tfidf-logreg",
         ),
         (
             "scratch:gpt2",

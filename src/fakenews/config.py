@@ -77,6 +77,11 @@ class ModelConfig:
     """Only for ``scratch:*``: target vocabulary of the tokenizer trained on the train split (default 30000,
     ALBERT's; a small train split yields fewer)."""
 
+    keep_layers: int | None = None
+    """Only for pretrained encoders: keep the bottom N encoder layers and drop the rest before
+    fine-tuning (Sajjad et al. 2020, "Poor Man's BERT"); default null keeps them all. N is 1 up to the
+    model's layer count (checked when the model is built); the saved model is an N-layer model."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise FakeNewsError(
@@ -89,6 +94,16 @@ class ModelConfig:
         if self.kind != expected:
             raise FakeNewsError(
                 f"model.kind is {self.kind!r} but model {self.name!r} is a {expected}; drop model.kind from your config."
+            )
+        layers = self.keep_layers
+        if layers is not None and (isinstance(layers, bool) or layers < 1):
+            raise FakeNewsError(
+                f"model.keep_layers must be a number of encoder layers >= 1 (or null to keep all); found {layers!r}."
+            )
+        if layers is not None and (self.kind == "baseline" or self.name.startswith("scratch:")):
+            what = "a baseline" if self.kind == "baseline" else "built from scratch at model.size"
+            raise FakeNewsError(
+                f"model.keep_layers applies to pretrained encoders, but {self.name!r} is {what}; drop model.keep_layers."
             )
 
 

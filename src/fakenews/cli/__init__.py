@@ -59,9 +59,17 @@ def _root(
 
 def _register() -> None:
     # Each module adds its commands; imported here so `fakenews --help` lists them all.
-    from fakenews.cli import compare_cmd, data_cmd, demo_cmd, evaluate_cmd, serve_cmd, train_cmd
+    from fakenews.cli import (
+        compare_cmd,
+        data_cmd,
+        demo_cmd,
+        evaluate_cmd,
+        models_cmd,
+        serve_cmd,
+        train_cmd,
+    )
 
-    for module in (data_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd, demo_cmd):
+    for module in (data_cmd, models_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd, demo_cmd):
         module.register(app)
 
 

