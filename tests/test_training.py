@@ -66,6 +66,7 @@ def test_tiny_run_dir_has_every_design_file(tiny_run_dir: Path, tiny_split_dir: 
         "kind": "transformer",
         "size": "tiny",
         "vocab_size": 30000,
+        "keep_layers": None,
     }
     assert config["data"]["max_length"] == 64 and config["data"]["truncation"] == "head"
     assert config["train"]["epochs"] == 6.0 and config["seed"] == 42

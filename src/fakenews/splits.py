@@ -1,6 +1,7 @@
 """The split dir contract: ``train.csv``, ``validation.csv``, ``test.csv`` and ``manifest.json``.
 
-Every CSV has the columns :data:`COLUMNS` (``id, title, text, combined_text, label, source``).
+Every CSV has the columns :data:`COLUMNS` (``id, title, text, combined_text, label, source``),
+plus ``dataset`` when several inputs were pooled.
 A split dir made elsewhere with only ``combined_text, label`` (the study's ``welfake-clean-split``
 layout) loads too: missing ids become content hashes, missing title/text/source become "".
 
@@ -133,6 +134,8 @@ def normalize_split_frame(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
     out["combined_text"] = combined.astype(str)
     out["label"] = parse_labels(frame["label"], where=where)
     out["source"] = frame["source"].astype(str) if "source" in cols else ""
+    if "dataset" in cols:  # several inputs pooled by `prepare A B C`
+        out["dataset"] = frame["dataset"].astype(str)
     return out.reset_index(drop=True)
 
 
@@ -210,7 +213,9 @@ def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
 
 
 def write_split_files(out: Path, frames: Mapping[str, pd.DataFrame]) -> None:
-    """Write the three split CSVs with exactly :data:`COLUMNS` (no manifest)."""
+    """Write the three split CSVs with exactly :data:`COLUMNS` (+ ``dataset`` when pooled; no
+    manifest)."""
     for name in SPLITS:
         frame = frames.get(name, pd.DataFrame(columns=list(COLUMNS)))
-        write_csv(Path(out) / f"{name}.csv", frame.loc[:, list(COLUMNS)])
+        columns = [*COLUMNS, "dataset"] if "dataset" in frame.columns else list(COLUMNS)
+        write_csv(Path(out) / f"{name}.csv", frame.loc[:, columns])
