@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from fakenews.cli import main
 from fakenews.errors import FakeNewsError
 from fakenews.predictors import InferenceOptions, load_predictor
-from fakenews.serving import API_KEY_HEADER, ServeLimits, create_app
+from fakenews.serving import API_KEY_HEADER, ServeLimits, bind_socket, create_app, serve
 
 LIMITS = ServeLimits(max_body_bytes=4000, max_articles=3, max_chars=500)
 KEY = "s3cret-key"
@@ -137,7 +138,11 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     assert info["served_accuracy"] == {"accuracy": 0.75, "n": 12, "source": "metrics/test.json"}
     # Served another way (chunks; ONNX) the torch/truncate figure is not the served model's.
     chunks = (
-        TestClient(create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())).get("/model").json()
+        TestClient(
+            create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())
+        )
+        .get("/model")
+        .json()
     )
     assert chunks["served_accuracy"] is None
     fingerprint = json.loads((run / "data_manifest.json").read_text(encoding="utf-8"))[
@@ -147,7 +152,11 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
     export = {"split": "test", "n": 12, "accuracy_onnx": 0.5, "data_fingerprint": fingerprint}
     (run / "onnx" / "export.json").write_text(json.dumps(export), encoding="utf-8")
     onnx = (
-        TestClient(create_app(run, options=InferenceOptions(backend="onnx"), predictor=FixedPredictor())).get("/model").json()
+        TestClient(
+            create_app(run, options=InferenceOptions(backend="onnx"), predictor=FixedPredictor())
+        )
+        .get("/model")
+        .json()
     )
     assert onnx["served_accuracy"] == {"accuracy": 0.5, "n": 12, "source": "onnx/export.json"}
     assert onnx["export"] == export
@@ -156,7 +165,11 @@ def test_model_reports_measured_test_figures(tiny_run_dir: Path, tmp_path: Path)
         json.dumps({**metrics, "accuracy": 0.8, "long": "chunks"}), encoding="utf-8"
     )
     chunks = (
-        TestClient(create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())).get("/model").json()
+        TestClient(
+            create_app(run, options=InferenceOptions(long="chunks"), predictor=FixedPredictor())
+        )
+        .get("/model")
+        .json()
     )
     assert chunks["served_accuracy"] == {
         "accuracy": 0.8,
@@ -391,3 +404,38 @@ def test_serve_rejects_bad_options(
     assert capsys.readouterr().err.strip() == "error: --port must be from 1 to 65535; found 70000."
     assert main(["serve", str(tmp_path / "missing")]) == 1
     assert "found nothing there" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- serve() and its socket
+
+
+def test_accepted_connections_have_nagle_off() -> None:
+    # Without TCP_NODELAY every answer on a keep-alive connection waits for a delayed ACK.
+    listening = bind_socket("127.0.0.1", 0)
+    with listening, socket.create_connection(listening.getsockname()):
+        assert listening.proto == socket.IPPROTO_TCP  # so asyncio sets TCP_NODELAY on accept
+        accepted, _ = listening.accept()
+        with accepted:  # and Linux copies it from the listening socket
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_serve_hands_uvicorn_its_socket_and_warns_when_open_without_a_key(
+    tiny_baseline_run_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    handed: list[tuple[int, int]] = []  # (port, TCP_NODELAY) of each socket uvicorn is given
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        handed.extend(
+            (s.getsockname()[1], s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            for s in sockets
+        )
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve(tiny_baseline_run_dir, host="0.0.0.0", port=port, quiet=True)
+    assert len(handed) == 1 and handed[0][0] == port and handed[0][1] != 0
+    assert "serving on 0.0.0.0 without --api-key: anyone who can reach it may use it" in caplog.text
+    with pytest.raises(FakeNewsError, match=re.escape("--port must be from 1 to 65535; found 0.")):
+        serve(tiny_baseline_run_dir, port=0)

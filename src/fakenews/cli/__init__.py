@@ -1,18 +1,38 @@
 """The ``fakenews`` command line: one short typer command per pipeline stage.
 
+Each ``*_cmd`` module holds plain module-level command functions (``evaluate_command``, ...)
+and a ``register(app)`` that adds them; :data:`COMMAND_MODULES` lists the modules, in the order
+``fakenews --help`` shows them (a new module: one line in the import, one in that tuple).
 Commands only parse arguments and call the library; every :class:`FakeNewsError` becomes one
 ``error: ...`` line on stderr and exit code 1 (2 is reserved for checks that found a problem,
 such as ``audit``).
+
+The one deliberate exception to imports-at-top: commands import the library (stages,
+predictors, renderers) inside their functions, so ``fakenews --help`` never loads torch,
+transformers, pandas or matplotlib.
 """
 
 from __future__ import annotations
 
+import platform
 import sys
 from typing import Annotated
 
 import typer
 from typer._click import exceptions as click_exc  # typer 0.29 vendors click
 
+from fakenews import __version__
+from fakenews.cli import (
+    compare_cmd,
+    data_cmd,
+    demo_cmd,
+    evaluate_cmd,
+    export_cmd,
+    models_cmd,
+    predict_cmd,
+    serve_cmd,
+    train_cmd,
+)
 from fakenews.errors import FakeNewsError
 from fakenews.progress import stderr_console
 
@@ -28,12 +48,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        import platform
-
-        import torch
+        import torch  # lazy: heavy, and only --version needs it here
         import transformers
-
-        from fakenews import __version__
 
         typer.echo(
             f"fakenews {__version__} (Python {platform.python_version()}, torch {torch.__version__}, "
@@ -57,23 +73,19 @@ def _root(
     """prepare -> train -> evaluate/benchmark -> compare -> predict/serve/export."""
 
 
-def _register() -> None:
-    # Each module adds its commands; imported here so `fakenews --help` lists them all.
-    from fakenews.cli import (
-        compare_cmd,
-        data_cmd,
-        demo_cmd,
-        evaluate_cmd,
-        models_cmd,
-        serve_cmd,
-        train_cmd,
-    )
-
-    for module in (data_cmd, models_cmd, train_cmd, evaluate_cmd, compare_cmd, serve_cmd, demo_cmd):
-        module.register(app)
-
-
-_register()
+COMMAND_MODULES = (
+    data_cmd,
+    train_cmd,
+    evaluate_cmd,
+    compare_cmd,
+    predict_cmd,
+    serve_cmd,
+    export_cmd,
+    models_cmd,
+    demo_cmd,
+)
+for _module in COMMAND_MODULES:
+    _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,40 +6,41 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from fakenews.cli.common import Force, Quiet
+from fakenews.cli.compare_cmd import print_comparison
+from fakenews.progress import configure_logging
 
-
-def demo(
-    out: Annotated[Path, typer.Option("--out", help="Demo folder (data/, runs/, report/).")] = Path(
-        "demo"
+DemoOutOpt = Annotated[Path, typer.Option("--out", help="Demo folder (data/, runs/, report/).")]
+CrossDataOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--cross-data",
+        help="A second data set (file or folder) to evaluate every model on; repeatable.",
     ),
-    cross_data: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--cross-data",
-            help="A second data set (file or folder) to evaluate every model on; repeatable.",
-        ),
-    ] = None,
-    mirror: Annotated[
-        Path | None,
-        typer.Option(
-            "--mirror",
-            help="Local folder serving the registry's files (else $FAKENEWS_DATA_MIRROR).",
-        ),
-    ] = None,
-    bench_articles: Annotated[
-        int, typer.Option("--bench-articles", min=5, help="Test articles timed per model.")
-    ] = 60,
+]
+MirrorOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mirror", help="Local folder serving the registry's files (else $FAKENEWS_DATA_MIRROR)."
+    ),
+]
+BenchArticlesOpt = Annotated[
+    int, typer.Option("--bench-articles", min=5, help="Test articles timed per model.")
+]
+
+
+def demo_command(
+    out: DemoOutOpt = Path("demo"),
+    cross_data: CrossDataOpt = None,
+    mirror: MirrorOpt = None,
+    bench_articles: BenchArticlesOpt = 60,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Prepare PolitiFact, train tfidf-logreg, a tiny scratch:albert and minilm-l6, evaluate, benchmark, compare."""
-    from rich.console import Console
-
-    from fakenews.cli.compare_cmd import print_comparison
     from fakenews.demo import run_demo
-    from fakenews.progress import configure_logging
 
     configure_logging(quiet=quiet)
     result = run_demo(
@@ -60,4 +61,5 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    """Add ``demo`` to ``app``."""
+    app.command("demo")(demo_command)

@@ -6,109 +6,103 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from fakenews.cli.common import Precision, Quiet
+from fakenews.cli.common import (
+    BackendOpt,
+    BatchSizeOpt,
+    DataOpt,
+    DeviceOpt,
+    LongOpt,
+    PrecisionOpt,
+    Quiet,
+    RunArg,
+    SplitOpt,
+    inference_options,
+)
+from fakenews.progress import configure_logging
 
 if TYPE_CHECKING:
     from fakenews.efficiency import EfficiencyResult
     from fakenews.evaluation.result import EvaluationResult
 
-RunArg = Annotated[Path, typer.Argument(help="Run dir written by `fakenews train`.")]
-DataOpt = Annotated[
-    Path | None,
+NArticlesOpt = Annotated[
+    int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")
+]
+BatchSizesOpt = Annotated[
+    list[int] | None,
     typer.Option(
-        "--data",
-        help="Another split dir to score the run on (cross-data-set); default the run's own.",
+        "--batch-size", help="Batch size tried for throughput (repeatable; default 1 8 16 32 64)."
     ),
 ]
-SplitOpt = Annotated[str, typer.Option("--split", help="train | validation | test.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda[:N].")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
+]
+
+
+def evaluate_command(
+    run_dir: RunArg,
+    data: DataOpt = None,
+    split: SplitOpt = "test",
+    long: LongOpt = "truncate",
+    backend: BackendOpt = "torch",
+    batch_size: BatchSizeOpt = None,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
+    quiet: Quiet = False,
+) -> None:
+    """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
+    from fakenews.evaluation.stage import evaluate
+
+    configure_logging(quiet=quiet)
+    options = inference_options(
+        backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
+    )
+    result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
+    _print_metrics(result, run_dir)
+
+
+def benchmark_command(
+    run_dir: RunArg,
+    data: DataOpt = None,
+    split: SplitOpt = "test",
+    n_articles: NArticlesOpt = 200,
+    batch_sizes: BatchSizesOpt = None,
+    backend: BackendOpt = "torch",
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
+    from fakenews.efficiency import DEFAULT_BATCH_SIZES, benchmark
+
+    configure_logging(quiet=quiet)
+    options = inference_options(backend=backend, device=device, precision=precision)
+    result = benchmark(
+        run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
+        options=options, threads=threads, quiet=quiet,
+    )  # fmt: skip
+    _print_efficiency(result, run_dir)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` and ``benchmark`` to ``app``."""
-
-    @app.command("evaluate")
-    def evaluate_command(
-        run_dir: RunArg,
-        data: DataOpt = None,
-        split: SplitOpt = "test",
-        long: Annotated[
-            str,
-            typer.Option(
-                "--long",
-                help="truncate (the run's truncation) | chunks (whole article, windows averaged).",
-            ),
-        ] = "truncate",
-        backend: Annotated[
-            str, typer.Option("--backend", help="torch | onnx (needs `fakenews export` first).")
-        ] = "torch",
-        batch_size: Annotated[
-            int | None,
-            typer.Option("--batch-size", help="Texts per forward pass (default 8 CPU, 64 GPU)."),
-        ] = None,
-        device: DeviceOpt = "auto",
-        precision: Precision = "fp32",
-        quiet: Quiet = False,
-    ) -> None:
-        """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
-        from fakenews.evaluation.stage import evaluate
-        from fakenews.predictors.base import InferenceOptions
-        from fakenews.progress import configure_logging
-
-        configure_logging(quiet=quiet)
-        options = InferenceOptions(
-            backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
-        )
-        result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
-        _print_metrics(result, run_dir)
-
-    @app.command("benchmark")
-    def benchmark_command(
-        run_dir: RunArg,
-        data: DataOpt = None,
-        split: SplitOpt = "test",
-        n_articles: Annotated[
-            int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")
-        ] = 200,
-        batch_sizes: Annotated[
-            list[int] | None,
-            typer.Option(
-                "--batch-size",
-                help="Batch size tried for throughput (repeatable; default 1 8 16 32 64).",
-            ),
-        ] = None,
-        backend: Annotated[str, typer.Option("--backend", help="torch | onnx.")] = "torch",
-        device: DeviceOpt = "auto",
-        precision: Precision = "fp32",
-        threads: Annotated[
-            int | None,
-            typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
-        ] = None,
-        quiet: Quiet = False,
-    ) -> None:
-        """Measure parameters, size, latency (p50/p95) and throughput with 95% CIs: efficiency.json."""
-        from fakenews.efficiency import DEFAULT_BATCH_SIZES, benchmark
-        from fakenews.predictors.base import InferenceOptions
-        from fakenews.progress import configure_logging
-
-        configure_logging(quiet=quiet)
-        options = InferenceOptions(backend=backend, device=device, precision=precision)
-        result = benchmark(
-            run_dir, data=data, split=split, n_articles=n_articles, batch_sizes=tuple(batch_sizes or DEFAULT_BATCH_SIZES),
-            options=options, threads=threads, quiet=quiet,
-        )  # fmt: skip
-        _print_efficiency(result, run_dir)
+    app.command("evaluate")(evaluate_command)
+    app.command("benchmark")(benchmark_command)
 
 
 def _f(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _ci(bounds: tuple[float, float], digits: int) -> str:
+    return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
+
+def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
     m = result.metrics
     where = "in-domain" if result.in_domain else f"cross-data-set: {result.data_name}"
     table = Table(title=f"{run_dir} — {result.key} ({where}, n={m.n})")
@@ -140,14 +134,7 @@ def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
 
 
 def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     r = result
-
-    def ci(bounds: tuple[float, float], digits: int) -> str:
-        return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
-
     table = Table(
         title=f"{run_dir} — {r.path}, {r.device} ({r.device_name}), {r.torch_threads} threads"
     )
@@ -159,11 +146,15 @@ def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
     )
     table.add_row("size on disk", f"{r.size_mb:.1f} MB", "")
     table.add_row("weights in memory", f"{r.memory_mb:.1f} MB", "")
-    table.add_row("latency p50 (batch 1)", f"{r.latency_ms_p50:.2f} ms", ci(r.latency_ms_p50_ci, 2))
-    table.add_row("latency p95 (batch 1)", f"{r.latency_ms_p95:.2f} ms", ci(r.latency_ms_p95_ci, 2))
+    table.add_row(
+        "latency p50 (batch 1)", f"{r.latency_ms_p50:.2f} ms", _ci(r.latency_ms_p50_ci, 2)
+    )
+    table.add_row(
+        "latency p95 (batch 1)", f"{r.latency_ms_p95:.2f} ms", _ci(r.latency_ms_p95_ci, 2)
+    )
     for b, t in r.throughput_by_batch_size.items():
         mark = "  (best)" if b == r.batch_size else ""
-        table.add_row(f"throughput, batch {b}{mark}", f"{t.per_s:.1f} /s", ci(t.ci, 1))
+        table.add_row(f"throughput, batch {b}{mark}", f"{t.per_s:.1f} /s", _ci(t.ci, 1))
     if r.peak_memory_mb is not None:
         table.add_row("CUDA peak memory", f"{r.peak_memory_mb:.1f} MB", "")
     table.add_row("articles timed", f"{r.n_articles} (mean {_f(r.mean_tokens, 0)} tokens)", "")

@@ -150,6 +150,11 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def too_large_message(max_bytes: int) -> str:
+    """The 413 message, from the middleware and from FastAPI's own 413 alike."""
+    return f"request body is larger than the limit of {max_bytes:,} bytes; send fewer or shorter articles."
+
+
 class _BodyTooLarge(HTTPException):
     """Raised while the body streams in; FastAPI passes HTTPExceptions on to our 413 handler."""
 
@@ -256,11 +261,7 @@ class BodyLimitMiddleware:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413,
-            "body_too_large",
-            f"request body is larger than the limit of {self.max_bytes:,} bytes; send fewer or shorter articles.",
-        )
+        response = error_response(413, "body_too_large", too_large_message(self.max_bytes))
         await response(scope, receive, send)
 
 
@@ -359,6 +360,184 @@ def _static_page() -> str:
     )
 
 
+# --------------------------------------------------------------------------- the app pieces
+
+HTTP_ERROR_CODES = {
+    400: "malformed_json",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
+TEST_FIGURES = (
+    "n",
+    "accuracy",
+    "f1_weighted",
+    "f1_macro",
+    "precision_weighted",
+    "recall_weighted",
+    "roc_auc",
+    "fpr",
+    "fnr",
+)
+"""The keys of ``metrics/test.json`` that ``GET /model`` shows under ``test``."""
+
+_KEY_HEADER = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="Needed when the server was started with --api-key.",
+)
+
+
+def _declare_key(given: Annotated[str | None, Depends(_KEY_HEADER)]) -> None:
+    """Declares the key in the OpenAPI docs; :class:`ApiKeyMiddleware` enforces it."""
+
+
+def _add_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
+    """Every error as ``{"error": {"code", "message", "details"}}``; a 500 keeps its cause in the log."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            return error_response(
+                415,
+                "unsupported_media_type",
+                f"request body has Content-Type {media}; send JSON with the header Content-Type: application/json.",
+            )
+        status, code, message, details = _field_errors(exc)
+        return error_response(status, code, message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = {
+            400: 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
+            404: f"no such endpoint {request.url.path}; see /docs.",
+            405: f"{request.method} is not allowed on {request.url.path}; see /docs.",
+            413: too_large_message(limits.max_body_bytes),
+        }
+        return error_response(
+            exc.status_code,
+            HTTP_ERROR_CODES.get(exc.status_code, "http_error"),
+            message.get(exc.status_code, str(exc.detail)),
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            500, "internal_error", "the server failed to answer; the cause is in its log."
+        )
+
+
+def _add_middleware(app: FastAPI, limits: ServeLimits, api_key: str | None) -> None:
+    """The body limit, then (added last, so it runs first) the API key: no body is read for a
+    request without the key."""
+    # Our own limiter, not FastAPI's max_body_size: that one answers plain text (not our JSON
+    # error shape) when Content-Length already exceeds the limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
+    if api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+
+
+class _Scorer:
+    """The served predictor, one forward pass at a time (the model already uses every core)."""
+
+    def __init__(self, predictor: Predictor, names: tuple[str, str]) -> None:
+        self.predictor = predictor
+        self.names = names
+        self.lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> list[PredictionOut]:
+        with self.lock:
+            probs = self.predictor.predict_proba(texts)
+        return [
+            PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake)
+            for p in to_predictions(probs, self.names)
+        ]
+
+
+def _add_predict_route(app: FastAPI, scorer: _Scorer, limits: ServeLimits) -> None:
+    """``POST /predict``: one article -> one prediction, a batch -> predictions in request order."""
+    _, Batch, Body = _request_models(limits)
+
+    @app.post(
+        "/predict",
+        response_model=PredictionOut | BatchOut,
+        dependencies=[Depends(_declare_key)],
+        summary="Score one article or a batch",
+    )
+    def predict(body: Body) -> PredictionOut | BatchOut:  # type: ignore[valid-type]
+        if isinstance(body, Batch):
+            texts = [combine(a.title, a.text) for a in body.articles]  # type: ignore[attr-defined]
+            return BatchOut(predictions=scorer(texts))
+        return scorer([combine(body.title, body.text)])[0]  # type: ignore[attr-defined]
+
+
+def model_document(
+    run: RunDir, options: InferenceOptions, limits: ServeLimits, *, api_key_required: bool
+) -> dict[str, Any]:
+    """What ``GET /model`` answers: what is served and the figures measured on it, read from the
+    run dir on each request (so a later ``fakenews evaluate`` or ``benchmark`` shows at once)."""
+    backend, long, precision = options.backend, options.long, options.precision
+    test = _read_json(run.metrics("test"))
+    export = _read_json(run.onnx / "export.json") if backend == "onnx" else None
+    names = run.label_names
+    return {
+        "name": run.config.model.name,
+        "kind": run.kind,
+        "backend": backend,
+        "precision": precision,
+        "long": long,
+        "run_dir": run.path.name,
+        "labels": {"0": names[0], "1": names[1]},
+        "data_fingerprint": run.data_fingerprint,
+        "test": {k: test.get(k) for k in TEST_FIGURES} if isinstance(test, dict) else None,
+        "served_accuracy": _served_accuracy(
+            _read_json(run.metrics("test" + _variant(backend, long, precision))),
+            export,
+            backend=backend,
+            long=long,
+            fingerprint=run.data_fingerprint,
+            precision=precision,
+        ),
+        "efficiency": _read_json(run.efficiency),
+        "export": export,
+        "model_card": _read_json(run.model_card_json),
+        "limits": asdict(limits),
+        "api_key_required": api_key_required,
+    }
+
+
+def _add_info_routes(
+    app: FastAPI,
+    run: RunDir,
+    options: InferenceOptions,
+    limits: ServeLimits,
+    *,
+    api_key_required: bool,
+) -> None:
+    """``GET /health`` (no key needed), ``GET /model`` and the web page at ``/``."""
+    model_name = run.config.model.name
+    page = _static_page()
+
+    @app.get("/health", summary="Liveness (no API key needed)")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "model": model_name, "backend": options.backend}
+
+    @app.get(
+        "/model",
+        dependencies=[Depends(_declare_key)],
+        summary="What is served and its measured figures",
+    )
+    def model_info() -> dict[str, Any]:
+        return model_document(run, options, limits, api_key_required=api_key_required)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -383,7 +562,6 @@ def create_app(
         predictor: an already loaded predictor (tests inject one); default None loads the run's.
     """
     options = options or InferenceOptions()
-    backend, long, precision = options.backend, options.long, options.precision
     run = RunDir.open(run_dir)
     limits = limits or ServeLimits()
     if api_key is not None and not api_key.strip():
@@ -392,149 +570,18 @@ def create_app(
         )
     if predictor is None:
         predictor = load_predictor(run, options, quiet=True)
-    names = run.label_names
-    model_name = run.config.model.name
-    kind = run.kind
-    lock = threading.Lock()  # one forward pass at a time: the model already uses every core
-    page = _static_page()
-    _, Batch, Body = _request_models(limits)
-
     app = FastAPI(
         title="fakenews",
-        summary=f"Fake-news detector serving {model_name} ({backend})",
+        summary=f"Fake-news detector serving {run.config.model.name} ({options.backend})",
         description="Scores news articles: label 1 = fake, 0 = real, with P(fake). "
         "Every figure under /model was measured on the run's test split.",
         version="0.1.0",
         responses={401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     )
-    # Our own limiter, not FastAPI's max_body_size: that one answers plain text (not our JSON
-    # error shape) when Content-Length already exceeds the limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
-    header = APIKeyHeader(
-        name=API_KEY_HEADER,
-        auto_error=False,
-        description="Needed when the server was started with --api-key.",
-    )
-
-    # Added last, so it runs first: no body is read for a request without the key.
-    if api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
-
-    def check_key(given: Annotated[str | None, Depends(header)]) -> None:
-        """Declares the key in the OpenAPI docs; ApiKeyMiddleware enforces it."""
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media and media != "application/json" and not media.endswith("+json"):
-            return error_response(
-                415,
-                "unsupported_media_type",
-                f"request body has Content-Type {media}; send JSON with the header Content-Type: application/json.",
-            )
-        status, code, message, details = _field_errors(exc)
-        return error_response(status, code, message, details)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {
-            400: "malformed_json",
-            404: "not_found",
-            405: "method_not_allowed",
-            413: "body_too_large",
-        }
-        message = {
-            400: 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
-            404: f"no such endpoint {request.url.path}; see /docs.",
-            405: f"{request.method} is not allowed on {request.url.path}; see /docs.",
-            413: f"request body is larger than the limit of {limits.max_body_bytes:,} bytes; send fewer or shorter articles.",
-        }
-        return error_response(
-            exc.status_code,
-            codes.get(exc.status_code, "http_error"),
-            message.get(exc.status_code, str(exc.detail)),
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(
-            500, "internal_error", "the server failed to answer; the cause is in its log."
-        )
-
-    def _predict(texts: list[str]) -> list[PredictionOut]:
-        with lock:
-            probs = predictor.predict_proba(texts)
-        return [
-            PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake)
-            for p in to_predictions(probs, names)
-        ]
-
-    @app.post(
-        "/predict",
-        response_model=PredictionOut | BatchOut,
-        dependencies=[Depends(check_key)],
-        summary="Score one article or a batch",
-    )
-    def predict(body: Body) -> PredictionOut | BatchOut:  # type: ignore[valid-type]
-        if isinstance(body, Batch):
-            texts = [combine(a.title, a.text) for a in body.articles]  # type: ignore[attr-defined]
-            return BatchOut(predictions=_predict(texts))
-        return _predict([combine(body.title, body.text)])[0]  # type: ignore[attr-defined]
-
-    @app.get("/health", summary="Liveness (no API key needed)")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "model": model_name, "backend": backend}
-
-    @app.get(
-        "/model",
-        dependencies=[Depends(check_key)],
-        summary="What is served and its measured figures",
-    )
-    def model_info() -> dict[str, Any]:
-        test = _read_json(run.metrics("test"))
-        export = _read_json(run.onnx / "export.json") if backend == "onnx" else None
-        keys = (
-            "n",
-            "accuracy",
-            "f1_weighted",
-            "f1_macro",
-            "precision_weighted",
-            "recall_weighted",
-            "roc_auc",
-            "fpr",
-            "fnr",
-        )
-        return {
-            "name": model_name,
-            "kind": kind,
-            "backend": backend,
-            "precision": precision,
-            "long": long,
-            "run_dir": run.path.name,
-            "labels": {"0": names[0], "1": names[1]},
-            "data_fingerprint": run.data_fingerprint,
-            "test": {k: test.get(k) for k in keys} if isinstance(test, dict) else None,
-            "served_accuracy": _served_accuracy(
-                _read_json(run.metrics("test" + _variant(backend, long, precision))),
-                export,
-                backend=backend,
-                long=long,
-                fingerprint=run.data_fingerprint,
-                precision=precision,
-            ),
-            "efficiency": _read_json(run.efficiency),
-            "export": export,
-            "model_card": _read_json(run.model_card_json),
-            "limits": asdict(limits),
-            "api_key_required": api_key is not None,
-        }
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(page)
-
+    _add_middleware(app, limits, api_key)
+    _add_error_handlers(app, limits)
+    _add_predict_route(app, _Scorer(predictor, run.label_names), limits)
+    _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     app.state.predictor = predictor
     app.state.run = run
     return app
