@@ -228,7 +228,9 @@ def main() -> None:
             print("exporting to ONNX ...")
             onnx_dirs = export_onnx_variants(run_dir, workdir, paths)
             for name in [p for p in paths if p.startswith("onnx")]:
-                p = load_onnx_predictor(run, InferenceOptions(batch_size=args.batch_size), onnx_dir=onnx_dirs[name])
+                p = load_onnx_predictor(
+                    run, InferenceOptions(batch_size=args.batch_size), onnx_dir=onnx_dirs[name]
+                )
                 record = read_json(onnx_dirs[name] / "export.json", what="export record")
                 fns[name] = p.predict_proba
                 facts[name] = {"path": p.describe(), "batch_size": p.batch_size,

@@ -358,7 +358,9 @@ def test_chunks_evaluation_does_not_overwrite_the_default(
     run_copy: Path, tiny_split_dir: Path
 ) -> None:
     default = evaluate(run_copy, data=tiny_split_dir, quiet=True)
-    chunks = evaluate(run_copy, data=tiny_split_dir, options=InferenceOptions(long="chunks"), quiet=True)
+    chunks = evaluate(
+        run_copy, data=tiny_split_dir, options=InferenceOptions(long="chunks"), quiet=True
+    )
     assert (default.key, chunks.key) == ("test", "test+chunks")
     doc = json.loads((run_copy / "metrics" / "test+chunks.json").read_text())
     assert doc["long"] == "chunks" and doc["in_domain"] is True

@@ -123,7 +123,9 @@ def test_predict_file_with_onnx_backend_needs_an_export(tiny_run_dir: Path, tmp_
     text = tmp_path / "a.txt"
     text.write_text("one article\n", encoding="utf-8")
     with pytest.raises(FakeNewsError, match=re.escape("--backend onnx needs the ONNX export")):
-        predict_file(tiny_run_dir, text, tmp_path / "out.csv", options=InferenceOptions(backend="onnx"))
+        predict_file(
+            tiny_run_dir, text, tmp_path / "out.csv", options=InferenceOptions(backend="onnx")
+        )
 
 
 # --------------------------------------------------------------------------- reading files (stub model)

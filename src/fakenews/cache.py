@@ -18,6 +18,8 @@ from pathlib import Path
 
 CACHE_ENV = "FAKENEWS_CACHE"
 """Environment variable that moves the whole cache."""
+MODEL_MIRROR_ENV = "FAKENEWS_MODEL_MIRROR"
+"""Folders (``os.pathsep``-separated) holding model weight files, tried before the network."""
 
 DATASETS = "datasets"
 MODELS = "models"

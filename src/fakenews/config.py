@@ -36,6 +36,12 @@ Metric = Literal["f1", "accuracy"]
 TrainPrecision = Literal["auto", "fp32", "fp16", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+Backend = Literal["torch", "onnx"]
+"""Inference backend: ``torch`` loads ``model/``, ``onnx`` the export under ``onnx/``."""
+LongMode = Literal["truncate", "chunks"]
+"""Long articles at inference: the run's truncation, or overlapping windows averaged."""
+InferencePrecision = Literal["fp32", "bf16"]
+"""Inference precision of the torch backend (``train.precision`` is :data:`TrainPrecision`)."""
 
 BASELINE_NAMES: frozenset[str] = frozenset({"tfidf-logreg"})
 """Model names that are classical baselines (``model.kind: baseline``), not transformers."""

@@ -174,21 +174,29 @@ def export_onnx(
     Returns:
         :class:`ExportResult`. An existing ``onnx/`` is replaced only when the new export succeeds.
     """
-    run = _check_export_args(run_dir, format=format, quantize=quantize, max_drop=max_drop, repeats=repeats)
+    run = _check_export_args(
+        run_dir, format=format, quantize=quantize, max_drop=max_drop, repeats=repeats
+    )
     split_dir = run.split_dir(data)
     frame = split_dir.split(split)
     texts = frame["combined_text"].tolist()
     batch = batch_size or CPU_BATCH_SIZE
     options = InferenceOptions(batch_size=batch, device="cpu")
     torch_predictor = TransformerPredictor(
-        run.model, windowing=windowing_for(run, options), batch_size=batch, device="cpu", quiet=quiet
+        run.model,
+        windowing=windowing_for(run, options),
+        batch_size=batch,
+        device="cpu",
+        quiet=quiet,
     )
     if run.onnx.exists():
         logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
     with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
         graph, model_file = _write_graph(torch_predictor, run.model, tmp, quantize=quantize)
         onnx_predictor = load_onnx_predictor(run, options, onnx_dir=tmp, quiet=quiet)
-        logger.info("scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch)
+        logger.info(
+            "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch
+        )
         scores = _score_both(
             torch_predictor, onnx_predictor, texts, frame["label"].to_numpy(dtype=int), repeats
         )

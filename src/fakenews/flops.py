@@ -27,7 +27,17 @@ from typing import Any
 import numpy as np
 
 BERT_LIKE = frozenset(
-    {"bert", "albert", "roberta", "xlm-roberta", "electra", "camembert", "deberta", "deberta-v2", "mpnet"}
+    {
+        "bert",
+        "albert",
+        "roberta",
+        "xlm-roberta",
+        "electra",
+        "camembert",
+        "deberta",
+        "deberta-v2",
+        "mpnet",
+    }
 )
 """``model_type`` values whose config has ``hidden_size``, ``num_hidden_layers``, ``intermediate_size``."""
 

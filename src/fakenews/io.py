@@ -132,4 +132,3 @@ def read_json_object(path: Path, *, what: str = "file", fix: str = "") -> dict[s
             f"{fix or 're-create it with the command that writes it'}."
         )
     return data
-

@@ -136,12 +136,18 @@ class TrainSummary:
             raise FakeNewsError(f"{where}: validation must be a mapping of metrics; {RETRAIN}.")
         for name in _NUMBERS:
             value = kwargs.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise FakeNewsError(f"{where}: {name} must be a number, found {value!r}; {RETRAIN}.")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise FakeNewsError(
+                    f"{where}: {name} must be a number, found {value!r}; {RETRAIN}."
+                )
         for name in ("model_name", "split_dir", "best_checkpoint", "device", "data_fingerprint"):
             value = kwargs.get(name)
             if value is not None and not isinstance(value, str):
-                raise FakeNewsError(f"{where}: {name} must be a string, found {value!r}; {RETRAIN}.")
+                raise FakeNewsError(
+                    f"{where}: {name} must be a string, found {value!r}; {RETRAIN}."
+                )
         kwargs["validation"] = dict(kwargs.get("validation") or {})
         return cls(**kwargs)
 

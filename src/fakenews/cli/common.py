@@ -1,39 +1,41 @@
 """Options shared by the commands, as ``Annotated`` aliases, and the one helper that turns the
 inference options into :class:`~fakenews.predictors.base.InferenceOptions`.
 
-The inference choices (:data:`BACKENDS`, :data:`LONG_MODES`, :data:`PRECISIONS`) are the values
-of the ``Backend``, ``LongMode`` and ``InferencePrecision`` Literals in
-:mod:`fakenews.predictors.base`, which ``InferenceOptions`` validates (so a bad value gets the
-library's one-line error). They are spelled out here, not read with ``typing.get_args``, only
-because importing :mod:`fakenews.predictors` loads torch and transformers (about 8 s), which
-``fakenews --help`` must not pay; ``tests/test_cli.py`` pins them to the Literals.
+The inference choices (:data:`BACKENDS`, :data:`LONG_MODES`, :data:`PRECISIONS`) are read from
+the ``Backend``, ``LongMode`` and ``InferencePrecision`` Literals of :mod:`fakenews.config` (light
+to import, so ``fakenews --help`` stays fast), each with a note for the help text;
+``InferenceOptions`` validates the value (so a bad one gets the library's one-line error).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
 
 import typer
 
-if TYPE_CHECKING:
-    from fakenews.predictors.base import (
-        Backend,
-        InferenceOptions,
-        InferencePrecision,
-        LongMode,
-    )
+from fakenews.config import Backend, InferencePrecision, LongMode
 
-BACKENDS: Mapping[str, str] = {"torch": "", "onnx": "needs `fakenews export` first"}
-LONG_MODES: Mapping[str, str] = {
+if TYPE_CHECKING:
+    from fakenews.predictors.base import InferenceOptions
+
+_NOTES = {
+    "onnx": "needs `fakenews export` first",
     "truncate": "the run's truncation strategy",
     "chunks": "whole article, windows averaged",
-}
-PRECISIONS: Mapping[str, str] = {
     "fp32": "exact",
     "bf16": "torch backend of a transformer run; GPU, or CPU with AVX-512 BF16/AMX",
 }
+
+
+def _choices(literal: Any) -> Mapping[str, str]:
+    return {c: _NOTES.get(c, "") for c in get_args(literal)}
+
+
+BACKENDS = _choices(Backend)
+LONG_MODES = _choices(LongMode)
+PRECISIONS = _choices(InferencePrecision)
 
 
 def one_of(choices: Mapping[str, str]) -> str:

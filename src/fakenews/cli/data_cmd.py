@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from fakenews.cli.common import Force, Quiet
-from fakenews.data.audit import AuditReport, audit, write_audit_json
-from fakenews.data.prepare import PrepareOptions, PrepareResult, parse_split, prepare
-from fakenews.data.registry import DATASETS, MIRROR_ENV, cache_root, cached_files, fetch
-from fakenews.data.shortcuts import (
-    ShortcutAudit,
-    ShortcutOptions,
-    shortcut_warning,
-    strong_markers,
-)
-from fakenews.data.sources import ReadOptions
 from fakenews.progress import configure_logging, stderr_console
+
+if TYPE_CHECKING:  # the library is imported inside each command: `fakenews --help` stays fast
+    from fakenews.data.audit import AuditReport
+    from fakenews.data.prepare import PrepareResult
+    from fakenews.data.shortcuts import ShortcutAudit
 
 SHOW_PAIRS = 20
 
@@ -169,6 +164,10 @@ def prepare_command(
     quiet: Quiet = False,
 ) -> None:
     """Read, clean, deduplicate and split raw data into a split dir (train/validation/test.csv + manifest.json)."""
+    from fakenews.data.prepare import PrepareOptions, parse_split, prepare
+    from fakenews.data.shortcuts import ShortcutOptions
+    from fakenews.data.sources import ReadOptions
+
     configure_logging(quiet=quiet)
     options = PrepareOptions(
         read=ReadOptions(
@@ -229,6 +228,9 @@ def audit_command(
     quiet: Quiet = False,
 ) -> None:
     """Report articles shared across splits (exit 2 when there are any) and markers that give the label away."""
+    from fakenews.data.audit import audit, write_audit_json
+    from fakenews.data.shortcuts import ShortcutOptions, strong_markers
+
     configure_logging(quiet=quiet)
     options = ShortcutOptions(shortcut_precision, shortcut_coverage, shortcut_top)
     report = audit(split_dir, near_threshold=near_duplicates, shortcuts=options, quiet=quiet)
@@ -254,6 +256,8 @@ def audit_command(
 
 def data_list_command(cache_dir: CacheDir = None, quiet: Quiet = False) -> None:
     """List the data sets `fakenews data fetch` knows, their size and where they are cached."""
+    from fakenews.data.registry import DATASETS, MIRROR_ENV, cache_root, cached_files
+
     root = cache_root(cache_dir)
     mirrors = os.environ.get(MIRROR_ENV) or "none"
     table = Table(
@@ -288,6 +292,8 @@ def data_fetch_command(
     quiet: Quiet = False,
 ) -> None:
     """Fetch a data set into the cache (checking every file's hash) and print its local path."""
+    from fakenews.data.registry import fetch
+
     configure_logging(quiet=quiet)
     typer.echo(str(fetch(name, mirror=mirror, cache_dir=cache_dir, offline=offline, quiet=quiet)))
 
@@ -394,6 +400,8 @@ def _print_leakage(console: Console, report: AuditReport, *, show: int, quiet: b
 
 
 def _print_shortcuts(console: Console, found: ShortcutAudit, *, computed: bool) -> None:
+    from fakenews.data.shortcuts import shortcut_warning
+
     settings = found.settings
     where = " (computed: not in the manifest)" if computed else ""
     if not found.markers:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from fakenews.cache import MODEL_MIRROR_ENV as MIRROR_ENV
 from fakenews.cache import MODELS, cache_dir
 from fakenews.cli.common import Quiet
-from fakenews.models.catalog import PresetStatus, preset_statuses
-from fakenews.models.weights import MIRROR_ENV, FetchResult, fetch_weights
 from fakenews.progress import configure_logging, stderr_console
+
+if TYPE_CHECKING:  # the library is imported inside each command: `fakenews --help` stays fast
+    from fakenews.models.catalog import PresetStatus
+    from fakenews.models.weights import FetchResult
 
 
 def list_models(quiet: Quiet = False) -> None:
     """List every model preset: parameters, where its weights come from, whether they are here."""
+    from fakenews.models.catalog import preset_statuses
+
     table = Table(
         title=None if quiet else "Model presets (--model NAME)",
         caption=None
@@ -64,6 +69,8 @@ def fetch_model(
     quiet: Quiet = False,
 ) -> None:
     """Download a model's parts, check every hash, assemble it into the cache and print its folder."""
+    from fakenews.models.weights import fetch_weights
+
     configure_logging(quiet=quiet)
     result = fetch_weights(name, mirror=mirror or None, offline=offline, quiet=quiet)
     if not quiet:

@@ -29,7 +29,11 @@ def _data_name(
 ) -> str:
     """The name of the data set a run was trained on: its split dir's folder name when recorded
     (train summary, or the in-domain evaluation's ``data_path``), else the first input's stem."""
-    for raw in ((summary.split_dir if summary else None), own.get("data_path"), manifest.get("split_dir")):
+    for raw in (
+        (summary.split_dir if summary else None),
+        own.get("data_path"),
+        manifest.get("split_dir"),
+    ):
         if raw:
             return Path(str(raw)).name
     if manifest.get("name"):
@@ -95,7 +99,9 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
     fingerprint = str(manifest.get("fingerprint") or "")
     metrics: dict[str, dict[str, Any]] = {}
     for file in sorted(run.path.joinpath("metrics").glob("*.json")):
-        doc = read_json_object(file, what="metrics file", fix=f"re-run `{_command(run.path, split)}`")
+        doc = read_json_object(
+            file, what="metrics file", fix=f"re-run `{_command(run.path, split)}`"
+        )
         if str(doc.get("split", split)) == split:
             metrics[file.stem] = doc
     own = metrics.get(key, {})

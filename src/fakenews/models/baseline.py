@@ -135,7 +135,9 @@ class TfidfLogReg:
                         _score(
                             self.metric,
                             y[te],
-                            decide(clf.predict_proba(fold_vec.transform([texts[i] for i in te]))[:, 1]),
+                            decide(
+                                clf.predict_proba(fold_vec.transform([texts[i] for i in te]))[:, 1]
+                            ),
                         )
                     )
                 scores[c] = float(np.mean(fold_scores))

@@ -44,14 +44,14 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from fakenews.cache import MODELS, cache_dir
+from fakenews.cache import MODEL_MIRROR_ENV, MODELS, cache_dir
 from fakenews.errors import FakeNewsError
 from fakenews.io import atomic_dir, write_json
 from fakenews.progress import stderr_console
 
 logger = logging.getLogger(__name__)
 
-MIRROR_ENV = "FAKENEWS_MODEL_MIRROR"
+MIRROR_ENV = MODEL_MIRROR_ENV
 NETWORK_TIMEOUT_S = 60
 CHUNK_BYTES = 1 << 20
 PROVENANCE_FILE = "fakenews_weights.json"

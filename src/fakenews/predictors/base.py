@@ -11,17 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from typing import Any, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
-from fakenews.config import Truncation
+from fakenews.config import Backend, InferencePrecision, LongMode, Truncation
 from fakenews.errors import FakeNewsError
 from fakenews.rundir import RunKind, variant_suffix
 
-Backend = Literal["torch", "onnx"]
-LongMode = Literal["truncate", "chunks"]
-InferencePrecision = Literal["fp32", "bf16"]
+__all__ = [
+    "Backend",
+    "InferenceOptions",
+    "InferencePrecision",
+    "LongMode",
+    "Predictor",
+    "Windowing",
+]
 
 CPU_BATCH_SIZE = 8
 """Default batch size on CPU. Length-sorted batches of 8 beat 16 and 64 on 512-token WELFake
