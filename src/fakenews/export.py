@@ -57,6 +57,7 @@ from fakenews.predictors.load import load_onnx_predictor, windowing_for
 from fakenews.predictors.onnx import EXPORT_JSON, FP32_FILE, INT8_FILE
 from fakenews.predictors.transformer import WEIGHT_FILES, TransformerPredictor
 from fakenews.rundir import RunDir
+from fakenews.splits import SplitDir
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,6 @@ def export_onnx(
     )
     split_dir = run.split_dir(data)
     frame = split_dir.split(split)
-    texts = frame["combined_text"].tolist()
     batch = batch_size or CPU_BATCH_SIZE
     options = InferenceOptions(batch_size=batch, device="cpu")
     torch_predictor = TransformerPredictor(
@@ -192,36 +192,78 @@ def export_onnx(
     if run.onnx.exists():
         logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
     with atomic_dir(run.onnx, force=True, what="ONNX export folder") as tmp:
-        graph, model_file = _write_graph(torch_predictor, run.model, tmp, quantize=quantize)
-        onnx_predictor = load_onnx_predictor(run, options, onnx_dir=tmp, quiet=quiet)
-        logger.info(
-            "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), split, batch
+        result = _export_and_check(
+            run,
+            torch_predictor,
+            tmp,
+            frame,
+            split_dir,
+            _Asked(quantize, max_drop, keep_worse, split, batch, repeats),
+            quiet=quiet,
         )
-        scores = _score_both(
-            torch_predictor, onnx_predictor, texts, frame["label"].to_numpy(dtype=int), repeats
-        )
-        if -scores["accuracy_change_pts"] > max_drop and not keep_worse:
-            raise FakeNewsError(
-                f"the {quantize if quantize != 'none' else 'fp32'} ONNX model's {split} accuracy is "
-                f"{scores['accuracy_onnx']:.4f} against {scores['accuracy_torch']:.4f} for PyTorch, a drop of "
-                f"{-scores['accuracy_change_pts']:.2f} points (more than --max-drop {max_drop:g}); nothing was written: "
-                "export without --quantize, raise --max-drop, or pass --keep-worse to keep it."
-            )
-        result = ExportResult(
-            onnx_dir=str(run.onnx), model_file=model_file.name, format="onnx", quantize=quantize,
-            exporter=graph.exporter, opset=graph.opset, fused=graph.fused, fused_ops=graph.fused_ops,
-            fusion_note=graph.note, data_path=str(split_dir.path), data_fingerprint=split_dir.fingerprint,
-            split=split, n=len(texts), batch_size=batch,
-            max_length=onnx_predictor.windowing.max_length, truncation=onnx_predictor.windowing.truncation,
-            max_drop_pts=float(max_drop), forced=bool(keep_worse and -scores["accuracy_change_pts"] > max_drop),
-            timing_repeats=repeats, torch_threads=_torch_threads(),
-            onnxruntime_threads="default (one per physical core)",
-            size_mb_torch=_weights_mb(run.model), size_mb_onnx=model_file.stat().st_size / 1e6,
-            torch_version=_version("torch"), onnxruntime_version=_version("onnxruntime"),
-            **scores,
-        )  # fmt: skip
         write_json(tmp / EXPORT_JSON, result.to_dict())
     return result
+
+
+@dataclass(frozen=True)
+class _Asked:
+    quantize: str
+    max_drop: float
+    keep_worse: bool
+    split: str
+    batch: int
+    repeats: int
+
+
+def _export_and_check(
+    run: RunDir,
+    torch_predictor: TransformerPredictor,
+    tmp: Path,
+    frame: Any,
+    split_dir: SplitDir,
+    a: _Asked,
+    *,
+    quiet: bool,
+) -> ExportResult:
+    """Write the graph into ``tmp``, score both backends, refuse a worse export unless asked."""
+    texts = frame["combined_text"].tolist()
+    graph, model_file = _write_graph(torch_predictor, run.model, tmp, quantize=a.quantize)
+    options = InferenceOptions(batch_size=a.batch, device="cpu")
+    onnx_predictor = load_onnx_predictor(run, options, onnx_dir=tmp, quiet=quiet)
+    logger.info(
+        "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), a.split, a.batch
+    )
+    labels = frame["label"].to_numpy(dtype=int)
+    scores = _score_both(torch_predictor, onnx_predictor, texts, labels, a.repeats)
+    drop = -scores["accuracy_change_pts"]
+    if drop > a.max_drop and not a.keep_worse:
+        raise FakeNewsError(
+            f"the {a.quantize if a.quantize != 'none' else 'fp32'} ONNX model's {a.split} accuracy is "
+            f"{scores['accuracy_onnx']:.4f} against {scores['accuracy_torch']:.4f} for PyTorch, a drop of "
+            f"{drop:.2f} points (more than --max-drop {a.max_drop:g}); nothing was written: "
+            "export without --quantize, raise --max-drop, or pass --keep-worse to keep it."
+        )
+    return ExportResult(
+        onnx_dir=str(run.onnx), model_file=model_file.name, format="onnx", quantize=a.quantize,
+        exporter=graph.exporter, opset=graph.opset, fused=graph.fused, fused_ops=graph.fused_ops,
+        fusion_note=graph.note, data_path=str(split_dir.path), data_fingerprint=split_dir.fingerprint,
+        split=a.split, n=len(texts), batch_size=a.batch, max_length=run.config.data.max_length,
+        truncation=run.config.data.truncation, max_drop_pts=float(a.max_drop),
+        forced=bool(a.keep_worse and drop > a.max_drop), timing_repeats=a.repeats,
+        **_environment(run, model_file), **scores,
+    )  # fmt: skip
+
+
+def _environment(run: RunDir, model_file: Path) -> dict[str, Any]:
+    """Threads, sizes and versions recorded in ``export.json``."""
+    return {
+        "torch_threads": _torch_threads(),
+        "onnxruntime_threads": "default (one per physical core)",
+        "size_mb_torch": _weights_mb(run.model),
+        "size_mb_onnx": model_file.stat().st_size / 1e6,
+        "torch_version": _version("torch"),
+        "onnxruntime_version": _version("onnxruntime"),
+    }
 
 
 def _check_export_args(
@@ -376,33 +418,10 @@ def _export_fused(model: Any, names: list[str], out: Path) -> GraphExport:
         # The SDPA attention of transformers exports as one op the optimizer cannot match;
         # eager attention is the same computation, written as the MatMul/Softmax chain it fuses.
         model.set_attn_implementation("eager")
-        with _quiet_export():
-            torch.onnx.export(
-                _logits_only(model, names).eval(),
-                _example_inputs(model, names),
-                str(raw),
-                dynamo=False,
-                input_names=names,
-                output_names=["logits"],
-                dynamic_axes={
-                    **{n: {0: "batch", 1: "sequence"} for n in names},
-                    "logits": {0: "batch"},
-                },
-                opset_version=FUSED_OPSET,
-            )
-        with _quiet_onnxruntime():
-            from onnxruntime.transformers.optimizer import optimize_model
-
-            optimized = optimize_model(
-                str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
-            )
-            counts = optimized.get_fused_operator_statistics()
-            fused_ops = {k: int(v) for k, v in counts.items() if v}
-            if not fused_ops.get("Attention", 0) + fused_ops.get("MultiHeadAttention", 0):
-                raise _NotFused(
-                    f"ONNX Runtime's BERT optimizer fused no attention in this {config.model_type} graph"
-                )
-            optimized.save_model_to_file(str(out))
+        _torchscript_export(model, names, raw)
+        fused_ops = _optimize_bert(
+            raw, out, heads=heads, hidden=hidden, model_type=config.model_type
+        )
         diff = _max_logit_diff(model, names, out)
         if not diff <= FUSED_LOGITS_TOLERANCE:
             raise _NotFused(
@@ -428,6 +447,46 @@ def _export_fused(model: Any, names: list[str], out: Path) -> GraphExport:
         fused_ops=fused_ops,
         note="",
     )
+
+
+def _torchscript_export(model: Any, names: list[str], raw: Path) -> None:
+    """The TorchScript exporter's graph (dynamic batch and sequence axes) at :data:`FUSED_OPSET`."""
+    import torch
+
+    with _quiet_export():
+        torch.onnx.export(
+            _logits_only(model, names).eval(),
+            _example_inputs(model, names),
+            str(raw),
+            dynamo=False,
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes={
+                **{n: {0: "batch", 1: "sequence"} for n in names},
+                "logits": {0: "batch"},
+            },
+            opset_version=FUSED_OPSET,
+        )
+
+
+def _optimize_bert(
+    raw: Path, out: Path, *, heads: int, hidden: int, model_type: str
+) -> dict[str, int]:
+    """ONNX Runtime's BERT fusions of ``raw`` written to ``out``; the fused-operator counts."""
+    with _quiet_onnxruntime():
+        from onnxruntime.transformers.optimizer import optimize_model  # heavy, export only
+
+        optimized = optimize_model(
+            str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+        )
+        counts = optimized.get_fused_operator_statistics()
+        fused_ops = {k: int(v) for k, v in counts.items() if v}
+        if not fused_ops.get("Attention", 0) + fused_ops.get("MultiHeadAttention", 0):
+            raise _NotFused(
+                f"ONNX Runtime's BERT optimizer fused no attention in this {model_type} graph"
+            )
+        optimized.save_model_to_file(str(out))
+    return fused_ops
 
 
 def _max_logit_diff(model: Any, names: list[str], onnx_file: Path) -> float:

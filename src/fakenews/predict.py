@@ -168,10 +168,7 @@ def predict_file(
         stdin: stream read for ``-`` (default ``sys.stdin``).
     """
     run = RunDir.open(run_dir)
-    if chunk_size < 1:
-        raise FakeNewsError(f"--chunk-size must be at least 1; found {chunk_size}.")
-    if format not in ("auto", "csv", "jsonl", "txt"):
-        raise FakeNewsError(f"--format must be one of auto, csv, jsonl, txt; found {format!r}.")
+    _check_file_args(chunk_size, format)
     name = "stdin" if str(input) == "-" else str(input)
     source = _open_source(input, stdin)
     try:
@@ -198,6 +195,13 @@ def predict_file(
         skipped_blank=reader.skipped_blank,
         seconds=time.perf_counter() - start,
     )
+
+
+def _check_file_args(chunk_size: int, format: str) -> None:
+    if chunk_size < 1:
+        raise FakeNewsError(f"--chunk-size must be at least 1; found {chunk_size}.")
+    if format not in ("auto", "csv", "jsonl", "txt"):
+        raise FakeNewsError(f"--format must be one of auto, csv, jsonl, txt; found {format!r}.")
 
 
 def _write_predictions(

@@ -243,29 +243,25 @@ def compare(
             scored = _score_unpaired(runs, settings, progress)
     rows, pairs, errors, missed = scored
     cross, data_sets, cross_notes = _cross(runs, split)
-    points = {
-        r.run: (r.latency_ms_p50, r.quality["accuracy"].value)
-        for r in rows
-        if r.latency_ms_p50 is not None and r.quality["accuracy"].value is not None
-    }
+    several = len(data_sets) > 1
     result = ComparisonResult(
-        out=out,
-        split=split,
-        same_split=same_split,
-        runs=runs,
-        rows=tuple(rows),
-        pairs=pairs,
-        cross=cross if len(data_sets) > 1 else (),
-        data_sets=data_sets if len(data_sets) > 1 else (),
-        pareto=pareto_front(points),
-        errors=tuple(errors),
-        missed_by_all=missed,
+        out=out, split=split, same_split=same_split, runs=runs, rows=tuple(rows), pairs=pairs,
+        cross=cross if several else (), data_sets=data_sets if several else (),
+        pareto=_pareto(rows), errors=tuple(errors), missed_by_all=missed,
         notes=tuple(_notes(rows, split, same_split) + cross_notes),
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        alpha=alpha,
-    )
+        n_bootstrap=n_bootstrap, seed=seed, alpha=alpha,
+    )  # fmt: skip
     return write_comparison(result, force=force)
+
+
+def _pareto(rows: Sequence[ModelRow]) -> tuple[str, ...]:
+    """The runs on the accuracy-vs-latency Pareto front (runs without a latency left out)."""
+    points: dict[str, tuple[float, float]] = {}
+    for r in rows:
+        accuracy = r.quality["accuracy"].value
+        if r.latency_ms_p50 is not None and accuracy is not None:
+            points[r.run] = (r.latency_ms_p50, accuracy)
+    return pareto_front(points)
 
 
 @dataclass(frozen=True)
