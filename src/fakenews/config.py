@@ -443,7 +443,7 @@ def _build(cls: type, data: Mapping[str, Any], *, prefix: str, where: str) -> An
         if key not in fields:
             raise FakeNewsError(f"{where}: {_unknown_key_hint(dotted)}")
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             kwargs[key] = _build(
                 hint, value if value is not None else {}, prefix=f"{dotted}.", where=where
             )

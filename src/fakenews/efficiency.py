@@ -17,6 +17,7 @@ MB here is 2**20 bytes, as in the study (11.69 M fp32 parameters = 44.6 MB).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import platform
@@ -81,7 +82,7 @@ def _interval(result: Any) -> tuple[float, float]:
 
 
 def percentile_with_ci(
-    samples: Sequence[float], q: float, *, seed: int = 0
+    samples: Sequence[float] | np.ndarray, q: float, *, seed: int = 0
 ) -> tuple[float, tuple[float, float]]:
     """The ``q``-th percentile of ``samples`` and its bootstrap 95% CI (needs 2+ samples)."""
     x = np.asarray(samples, dtype=np.float64)
@@ -105,7 +106,7 @@ def percentile_with_ci(
 
 
 def rate_with_ci(
-    counts: Sequence[float], seconds: Sequence[float], *, seed: int = 0
+    counts: Sequence[float] | np.ndarray, seconds: Sequence[float] | np.ndarray, *, seed: int = 0
 ) -> tuple[float, tuple[float, float]]:
     """``sum(counts) / sum(seconds)`` and its bootstrap 95% CI, resampling (count, seconds) pairs."""
     n = np.asarray(counts, dtype=np.float64)
@@ -362,6 +363,10 @@ def _benchmark_articles(
     return texts, [b for b in sizes if b <= len(texts)] or [sizes[0]], split_dir
 
 
+def _predict_at(predictor: Predictor, batch_size: int, texts: list[str]) -> np.ndarray:
+    return predictor.predict_proba(texts, batch_size=batch_size)
+
+
 @dataclass(frozen=True)
 class _Timings:
     p50: tuple[float, tuple[float, float]]
@@ -385,9 +390,7 @@ def _time_predictor(
     )  # fmt: skip
     ms = seconds * 1000.0
     by_size = {
-        b: measure_throughput(
-            lambda batch, b=b: predictor.predict_proba(batch, batch_size=b), texts, b, quiet=quiet
-        )
+        b: measure_throughput(functools.partial(_predict_at, predictor, b), texts, b, quiet=quiet)
         for b in sizes
     }
     peak = torch.cuda.max_memory_allocated(torch.device(dev)) / MB if cuda else None

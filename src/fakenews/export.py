@@ -311,7 +311,7 @@ def _score_both(
     texts: list[str],
     labels: np.ndarray,
     repeats: int,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Accuracy, agreement, probability differences and speed of both backends on ``texts``."""
     (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(
         torch_predictor, onnx_predictor, texts, repeats
@@ -530,6 +530,8 @@ def _export_plain(model: Any, names: list[str], out: Path) -> tuple[str, int]:
                 opset_version=OPSET,
                 verbose=False,
             )
+            if program is None:
+                raise RuntimeError("torch.onnx.export(dynamo=True) returned no program")
             program.save(str(out), external_data=False)
         exporter, opset = f"torch.onnx.export(dynamo=True) torch {torch.__version__}", OPSET
     except Exception as exc:  # some architectures do not trace with torch.export; TorchScript does

@@ -119,9 +119,10 @@ def normalize_split_frame(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
     text = frame["text"] if "text" in cols else None
     combined = frame["combined_text"] if "combined_text" in cols else None
     if combined is None:
+        body = text if text is not None else pd.Series("", index=frame.index)
         combined = pd.Series(
-            [combine(a, b) for a, b in zip(title, text, strict=True)], index=frame.index
-        )  # type: ignore[arg-type]
+            [combine(a, b) for a, b in zip(title, body, strict=True)], index=frame.index
+        )
     if text is None:
         text = combined
     if "id" in cols and (frame["id"] != "").all():

@@ -20,6 +20,7 @@ with no paired tests). Every number comes from the runs' files; a missing figure
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -162,7 +163,7 @@ def _errors(
                     id=str(row.id),
                     kind=str(row.kind),
                     prob_fake=float(row.prob_fake),
-                    chars=int(chars) if _num(chars) is not None else None,
+                    chars=None if (n := _num(chars)) is None else int(n),
                     snippet=str(getattr(row, "snippet", "")),
                 )
             )
@@ -322,14 +323,17 @@ def _score_unpaired(runs: Sequence[RunRecord], s: _Settings, progress: _Progress
         labels = frame["label"].to_numpy(dtype=int)
         pred = frame["pred"].to_numpy(dtype=int)
         model = {r.name: (pred, frame["prob_fake"].to_numpy(dtype=float))}
-        done = i * s.n_bootstrap
+        advance = functools.partial(_advance, progress, i * s.n_bootstrap)
         boot = stats.bootstrap(
-            labels, model, n_bootstrap=s.n_bootstrap, seed=s.seed, paired=False,
-            progress=lambda k, done=done: progress.update(done + k),
-        )  # fmt: skip
+            labels, model, n_bootstrap=s.n_bootstrap, seed=s.seed, paired=False, progress=advance
+        )
         rows.append(_row(r, boot.models[r.name], len(labels)))
         errors.append(_errors(r, labels, pred, s.split, s.top_errors))
     return rows, (), errors, ()
+
+
+def _advance(progress: _Progress, done: int, k: int) -> None:
+    progress.update(done + k)
 
 
 def _notes(rows: Sequence[ModelRow], split: str, same_split: bool) -> list[str]:

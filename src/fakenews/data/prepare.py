@@ -657,11 +657,12 @@ def _assign(
             place(unit, min(open_splits, key=cost))
     else:
         for lab in label_values:
+
+            def room_left(s: int, lab: int = lab) -> tuple[int, int]:
+                return quota[lab][s] - filled[lab][s], -s
+
             for unit in (u for u in shuffled if int(labels[u[0]]) == lab):
-                place(
-                    unit,
-                    max(open_splits, key=lambda s, lab=lab: (quota[lab][s] - filled[lab][s], -s)),
-                )
+                place(unit, max(open_splits, key=room_left))
     rows = order[0] + order[1] + order[2]
     return assignment, rows
 

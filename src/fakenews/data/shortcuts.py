@@ -517,7 +517,7 @@ def _subsequences(toks: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
 
 
 def _balanced(text: str) -> bool:
-    return all(text.count(a) == text.count(b) for a, b in _PAIRS)
+    return all(text.count(pair[0]) == text.count(pair[1]) for pair in _PAIRS)
 
 
 def _readability(marker: Shortcut, key: tuple[str, str]) -> tuple[Any, ...]:

@@ -721,9 +721,9 @@ def _read_liar_tsv(
 
 def _read_liar(path: Path, options: ReadOptions, fmt: str) -> Source:
     if not path.is_dir():
-        frame, raw, seen = _read_liar_tsv(path, options)
+        frame, raw, one_seen = _read_liar_tsv(path, options)
         return Source(
-            path=path, format=fmt, frame=frame, sha256=_sha256(raw), files=1, label_values=seen
+            path=path, format=fmt, frame=frame, sha256=_sha256(raw), files=1, label_values=one_seen
         )
     missing = [f for f in LIAR_FILES.values() if not (path / f).is_file()]
     if missing:

@@ -225,13 +225,17 @@ def scratch_config(
     import transformers as tf
 
     hidden, layers, heads, inter, emb = _SIZES[size]
-    labels = {
+    labels: dict[str, Any] = {
         "num_labels": 2,
         "id2label": ID2LABEL,
         "label2id": LABEL2ID,
         "pad_token_id": pad_token_id,
     }
-    common = {"vocab_size": vocab_size, "max_position_embeddings": max_positions, **labels}
+    common: dict[str, Any] = {
+        "vocab_size": vocab_size,
+        "max_position_embeddings": max_positions,
+        **labels,
+    }
     if arch == "albert":
         # albert-base-v2: 128-dim factorised embeddings projected to hidden, one shared layer group.
         return tf.AlbertConfig(
@@ -255,7 +259,7 @@ def scratch_config(
         )
     if arch == "mobilebert":
         # mobilebert-uncased: 24 thin layers, 512 wide with 128-dim bottlenecks, 4 stacked FFNs.
-        mb = {
+        mb: dict[str, Any] = {
             "tiny": {"hidden_size": 32, "embedding_size": 16, "true_hidden_size": 16, "intra_bottleneck_size": 16,
                      "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64, "num_feedforward_networks": 1},
             "small": {"hidden_size": 256, "embedding_size": 64, "true_hidden_size": 64, "intra_bottleneck_size": 64,

@@ -419,7 +419,7 @@ def _add_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
             exc.status_code,
             HTTP_ERROR_CODES.get(exc.status_code, "http_error"),
             message.get(exc.status_code, str(exc.detail)),
-            headers=exc.headers,
+            headers=dict(exc.headers) if exc.headers else None,
         )
 
     @app.exception_handler(Exception)
