@@ -32,7 +32,7 @@ is refused (nothing is written) unless ``force``.
 
 :class:`OnnxPredictor` serves the export with ONNX Runtime: the same tokenization, truncation,
 long-article windows and length-sorted batches as the PyTorch predictor in
-:mod:`fakenews.inference`, only the forward pass differs.
+:mod:`fakenews.predictors` (``predictors/onnx.py``), only the forward pass differs.
 """
 
 from __future__ import annotations
