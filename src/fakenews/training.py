@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from accelerate import PartialState
 
 from fakenews.cache import TOKENIZED, TOKENIZERS, cache_dir
 from fakenews.config import RunConfig, dump_config, load_config, resolve_config
@@ -255,8 +256,6 @@ def _save_model_dir(run: RunDir, save: Any) -> None:
 def _train_baseline(
     split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str
 ) -> TrainResult:
-    from accelerate import PartialState
-
     state = PartialState(cpu=True)
     state.wait_for_everyone()  # every rank has checked the inputs before rank 0 writes
     if not state.is_main_process:
@@ -268,35 +267,60 @@ def _train_baseline(
             report_to,
         )
     _start_run_dir(run, config, split, force=force, resume=False)
+    started = time.perf_counter()
+    model = _fit_baseline(split, config)
+    runtime = time.perf_counter() - started
+    val_frame = split.frames["validation"]
+    metrics: dict[str, float] = {}
+    if not val_frame.empty:
+        preds = decide(model.predict_proba(val_frame["combined_text"].tolist())[:, 1])
+        metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
+    _write_baseline_history(run, model, config.train.metric, metrics)
+    summary = _baseline_summary(split, config, model, runtime=runtime, metrics=metrics)
+    write_json(run.train_summary, summary.to_dict())
+    _save_model_dir(run, model.save)
+    state.wait_for_everyone()
+    return TrainResult(run.path, config, metrics, summary)
+
+
+def _fit_baseline(split: SplitDir, config: RunConfig) -> TfidfLogReg:
+    """TF-IDF + logistic regression, ``C`` chosen on the validation split when there is one."""
     train_frame, val_frame = split.frames["train"], split.frames["validation"]
     b = config.baseline
-    started = time.perf_counter()
-    model = TfidfLogReg(
+    return TfidfLogReg(
         ngram_max=b.ngram_max, min_df=b.min_df, max_features=b.max_features, c_grid=b.c_grid,
         metric=config.train.metric, seed=config.seed,
     ).fit(
         train_frame["combined_text"].tolist(), train_frame["label"].tolist(),
         val_frame["combined_text"].tolist() or None, val_frame["label"].tolist() or None,
     )  # fmt: skip
-    runtime = time.perf_counter() - started
-    metrics: dict[str, float] = {}
-    if not val_frame.empty:
-        preds = decide(model.predict_proba(val_frame["combined_text"].tolist())[:, 1])
-        metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
+
+
+def _write_baseline_history(
+    run: RunDir, model: TfidfLogReg, metric: str, metrics: Mapping[str, float]
+) -> None:
+    """``history.jsonl``: the validation score of every ``C`` tried, then the chosen one."""
     with run.history.open("w", encoding="utf-8") as fh:
         for c, score in model.scores_.items():
-            fh.write(json.dumps({"C": c, f"validation_{config.train.metric}": score}) + "\n")
-        fh.write(
-            json.dumps(
-                {"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}
-            )
-            + "\n"
-        )
-    summary = TrainSummary(
+            fh.write(json.dumps({"C": c, f"validation_{metric}": score}) + "\n")
+        chosen = {"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}
+        fh.write(json.dumps(chosen) + "\n")
+
+
+def _baseline_summary(
+    split: SplitDir,
+    config: RunConfig,
+    model: TfidfLogReg,
+    *,
+    runtime: float,
+    metrics: dict[str, float],
+) -> TrainSummary:
+    n_train = len(split.frames["train"])
+    return TrainSummary(
         model_name=config.model.name,
         kind="baseline",
         train_runtime_s=runtime,
-        train_articles_per_s=len(train_frame) / runtime if runtime > 0 else None,
+        train_articles_per_s=n_train / runtime if runtime > 0 else None,
         epochs_completed=1,
         global_step=1,
         best_checkpoint=None,
@@ -305,18 +329,14 @@ def _train_baseline(
         device="cpu",
         world_size=1,
         params_total=model.n_parameters,
-        n_train=len(train_frame),
-        n_validation=len(val_frame),
+        n_train=n_train,
+        n_validation=len(split.frames["validation"]),
         data_fingerprint=split.fingerprint,
         split_dir=str(split.path.resolve()),
         validation=metrics,
         chosen_C=model.C_,
         resumed=False,
     )
-    write_json(run.train_summary, summary.to_dict())
-    _save_model_dir(run, model.save)
-    state.wait_for_everyone()
-    return TrainResult(run.path, config, metrics, summary)
 
 
 # ------------------------------------------------------------------------- transformer
