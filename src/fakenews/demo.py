@@ -84,20 +84,10 @@ def run_demo(
         quiet: no progress output.
     """
     out = Path(out)
-    cross = [Path(p) for p in cross_data]
-    for path in cross:
-        if not path.exists():
-            raise FakeNewsError(
-                f"--cross-data {path} does not exist; pass a data file or folder that `fakenews prepare` reads."
-            )
+    cross = _existing_inputs(cross_data)
     check_output_dir(out, force=force, what="demo directory")
     started = time.perf_counter()
-    stages = 3 + 3 * len(models)
-    step = iter(range(1, stages + 1))
-
-    def stage(message: str) -> None:
-        logger.info("[%d/%d] %s", next(step), stages, message)
-
+    stage = _StageLog(total=3 + 3 * len(models))
     # Fail before deleting anything: the data must be reachable.
     stage(f"getting {DATA_SET} through the data registry")
     raw = fetch(DATA_SET, mirror=mirror, quiet=quiet)
@@ -106,32 +96,12 @@ def run_demo(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     try:
-        stage("preparing splits (clean, deduplicate, split 70/15/15, audit)")
-        split_dir = out / "data" / "politifact"
-        # Two PolitiFact pages are dead (no text; the title is the site's boilerplate).
-        prepare([raw], split_dir, PrepareOptions(min_text_chars=1), quiet=quiet)
-        cross_dirs = []
-        for path in cross:
-            target = out / "data" / path.stem
-            prepare([path], target, PrepareOptions(split=(0.0, 0.0, 1.0)), quiet=quiet)
-            cross_dirs.append(target)
-
+        split_dir, cross_dirs = _prepare_data(raw, cross, out / "data", stage, quiet=quiet)
         runs: dict[str, Path] = {}
         for spec in models:
-            run_dir = out / "runs" / spec.name
-            stage(f"training {spec.model}")
-            train(split_dir, spec.model, run_dir, overrides=list(spec.overrides), quiet=quiet)
-            stage(
-                f"evaluating {spec.name} on {split_dir.name}"
-                + "".join(f" and {d.name}" for d in cross_dirs)
+            runs[spec.name] = _run_model(
+                spec, split_dir, cross_dirs, out / "runs", stage, bench=bench_articles, quiet=quiet
             )
-            evaluate(run_dir, quiet=quiet)
-            for cross_dir in cross_dirs:
-                evaluate(run_dir, data=cross_dir, quiet=quiet)
-            stage(f"benchmarking {spec.name} on {bench_articles} test articles")
-            benchmark(run_dir, n_articles=bench_articles, quiet=quiet)
-            runs[spec.name] = run_dir
-
         stage("comparing the runs: table, paired tests, plots, report")
         comparison = compare(list(runs.values()), out / "report", quiet=quiet)
     except BaseException:
@@ -147,3 +117,67 @@ def run_demo(
         elapsed_s=time.perf_counter() - started,
         comparison=comparison,
     )
+
+
+class _StageLog:
+    """Logs ``[i/total] message`` for each stage of the demo, counting up from 1."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        logger.info("[%d/%d] %s", self.done, self.total, message)
+
+
+def _existing_inputs(paths: Sequence[Path | str]) -> list[Path]:
+    cross = [Path(p) for p in paths]
+    for path in cross:
+        if not path.exists():
+            raise FakeNewsError(
+                f"--cross-data {path} does not exist; pass a data file or folder that `fakenews prepare` reads."
+            )
+    return cross
+
+
+def _prepare_data(
+    raw: Path, cross: Sequence[Path], data_root: Path, stage: _StageLog, *, quiet: bool
+) -> tuple[Path, list[Path]]:
+    """The PolitiFact split dir (70/15/15) and one test-only split dir per ``--cross-data`` input."""
+    stage("preparing splits (clean, deduplicate, split 70/15/15, audit)")
+    split_dir = data_root / "politifact"
+    # Two PolitiFact pages are dead (no text; the title is the site's boilerplate).
+    prepare([raw], split_dir, PrepareOptions(min_text_chars=1), quiet=quiet)
+    cross_dirs = []
+    for path in cross:
+        target = data_root / path.stem
+        prepare([path], target, PrepareOptions(split=(0.0, 0.0, 1.0)), quiet=quiet)
+        cross_dirs.append(target)
+    return split_dir, cross_dirs
+
+
+def _run_model(
+    spec: DemoModel,
+    split_dir: Path,
+    cross_dirs: Sequence[Path],
+    runs_root: Path,
+    stage: _StageLog,
+    *,
+    bench: int,
+    quiet: bool,
+) -> Path:
+    """Train one model, evaluate it in-domain and on every cross data set, benchmark it."""
+    run_dir = runs_root / spec.name
+    stage(f"training {spec.model}")
+    train(split_dir, spec.model, run_dir, overrides=list(spec.overrides), quiet=quiet)
+    stage(
+        f"evaluating {spec.name} on {split_dir.name}"
+        + "".join(f" and {d.name}" for d in cross_dirs)
+    )
+    evaluate(run_dir, quiet=quiet)
+    for cross_dir in cross_dirs:
+        evaluate(run_dir, data=cross_dir, quiet=quiet)
+    stage(f"benchmarking {spec.name} on {bench} test articles")
+    benchmark(run_dir, n_articles=bench, quiet=quiet)
+    return run_dir

@@ -325,19 +325,49 @@ def bootstrap(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), found {level}")
     y, checked = _check_inputs(labels, models)
-    n = y.size
     designs = {name: _design(y, pred, prob) for name, (pred, prob) in checked.items()}
-    names = list(designs)
-    pairs = list(combinations(names, 2)) if paired else []
-
-    full = np.ones((n, 1))
+    pairs = list(combinations(designs, 2)) if paired else []
+    full = np.ones((y.size, 1))
     point = {
         name: {k: float(v[0]) for k, v in _weighted_metrics(d, full).items()}
         for name, d in designs.items()
     }
+    draws, diffs = _resample(
+        designs, pairs, n=y.size, n_bootstrap=n_bootstrap, seed=seed, progress=progress
+    )
+    return BootstrapResult(
+        n=y.size,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        level=level,
+        models={
+            name: {m: _estimate(point[name][m], draws[name][m], level) for m in METRICS}
+            for name in designs
+        },
+        differences={
+            (a, b): _estimate(point[a]["accuracy"] - point[b]["accuracy"], diffs[(a, b)], level)
+            for a, b in pairs
+        },
+    )
 
+
+def _resample(
+    designs: Mapping[str, _Model],
+    pairs: Sequence[tuple[str, str]],
+    *,
+    n: int,
+    n_bootstrap: int,
+    seed: int,
+    progress: Callable[[int], None] | None,
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[tuple[str, str], np.ndarray]]:
+    """Every model's metrics and every pair's accuracy difference on ``n_bootstrap`` resamples
+    of the ``n`` articles.
+
+    The resamples are drawn in chunks (at most ``_CELLS_PER_CHUNK`` weights in memory) and the
+    same draws score every model, so the differences are paired.
+    """
     draws: dict[str, dict[str, list[np.ndarray]]] = {
-        name: {m: [] for m in METRICS} for name in names
+        name: {m: [] for m in METRICS} for name in designs
     }
     diffs: dict[tuple[str, str], list[np.ndarray]] = {pair: [] for pair in pairs}
     rng = np.random.default_rng(seed)
@@ -357,37 +387,21 @@ def bootstrap(
         done += k
         if progress is not None:
             progress(done)
+    return (
+        {name: {m: np.concatenate(v) for m, v in by.items()} for name, by in draws.items()},
+        {pair: np.concatenate(v) for pair, v in diffs.items()},
+    )
 
-    estimates: dict[str, dict[str, Estimate]] = {}
-    for name in names:
-        estimates[name] = {}
-        for metric in METRICS:
-            low, high, undefined = _percentile(np.concatenate(draws[name][metric]), level)
-            value = point[name][metric]
-            estimates[name][metric] = Estimate(
-                value=None if math.isnan(value) else value,
-                low=low,
-                high=high,
-                level=level,
-                undefined_resamples=undefined,
-            )
-    differences = {}
-    for a, b in pairs:
-        low, high, undefined = _percentile(np.concatenate(diffs[(a, b)]), level)
-        differences[(a, b)] = Estimate(
-            value=point[a]["accuracy"] - point[b]["accuracy"],
-            low=low,
-            high=high,
-            level=level,
-            undefined_resamples=undefined,
-        )
-    return BootstrapResult(
-        n=n,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
+
+def _estimate(value: float, draws: np.ndarray, level: float) -> Estimate:
+    """The point ``value`` (``None`` when NaN: undefined on the full sample) and its percentile CI."""
+    low, high, undefined = _percentile(draws, level)
+    return Estimate(
+        value=None if math.isnan(value) else value,
+        low=low,
+        high=high,
         level=level,
-        models=estimates,
-        differences=differences,
+        undefined_resamples=undefined,
     )
 
 

@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import datasets
 import numpy as np
+import torch
+import transformers  # resolves its names lazily: transformers.Trainer (~4 s) loads on first use
+from accelerate import PartialState
 
 from fakenews.cache import TOKENIZED, TOKENIZERS, cache_dir
 from fakenews.config import RunConfig, dump_config, load_config, resolve_config
@@ -255,8 +259,6 @@ def _save_model_dir(run: RunDir, save: Any) -> None:
 def _train_baseline(
     split: SplitDir, config: RunConfig, run: RunDir, *, force: bool, report_to: str
 ) -> TrainResult:
-    from accelerate import PartialState
-
     state = PartialState(cpu=True)
     state.wait_for_everyone()  # every rank has checked the inputs before rank 0 writes
     if not state.is_main_process:
@@ -268,35 +270,60 @@ def _train_baseline(
             report_to,
         )
     _start_run_dir(run, config, split, force=force, resume=False)
+    started = time.perf_counter()
+    model = _fit_baseline(split, config)
+    runtime = time.perf_counter() - started
+    val_frame = split.frames["validation"]
+    metrics: dict[str, float] = {}
+    if not val_frame.empty:
+        preds = decide(model.predict_proba(val_frame["combined_text"].tolist())[:, 1])
+        metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
+    _write_baseline_history(run, model, config.train.metric, metrics)
+    summary = _baseline_summary(split, config, model, runtime=runtime, metrics=metrics)
+    write_json(run.train_summary, summary.to_dict())
+    _save_model_dir(run, model.save)
+    state.wait_for_everyone()
+    return TrainResult(run.path, config, metrics, summary)
+
+
+def _fit_baseline(split: SplitDir, config: RunConfig) -> TfidfLogReg:
+    """TF-IDF + logistic regression, ``C`` chosen on the validation split when there is one."""
     train_frame, val_frame = split.frames["train"], split.frames["validation"]
     b = config.baseline
-    started = time.perf_counter()
-    model = TfidfLogReg(
+    return TfidfLogReg(
         ngram_max=b.ngram_max, min_df=b.min_df, max_features=b.max_features, c_grid=b.c_grid,
         metric=config.train.metric, seed=config.seed,
     ).fit(
         train_frame["combined_text"].tolist(), train_frame["label"].tolist(),
         val_frame["combined_text"].tolist() or None, val_frame["label"].tolist() or None,
     )  # fmt: skip
-    runtime = time.perf_counter() - started
-    metrics: dict[str, float] = {}
-    if not val_frame.empty:
-        preds = decide(model.predict_proba(val_frame["combined_text"].tolist())[:, 1])
-        metrics = classification_metrics(val_frame["label"].to_numpy(), preds)
+
+
+def _write_baseline_history(
+    run: RunDir, model: TfidfLogReg, metric: str, metrics: Mapping[str, float]
+) -> None:
+    """``history.jsonl``: the validation score of every ``C`` tried, then the chosen one."""
     with run.history.open("w", encoding="utf-8") as fh:
         for c, score in model.scores_.items():
-            fh.write(json.dumps({"C": c, f"validation_{config.train.metric}": score}) + "\n")
-        fh.write(
-            json.dumps(
-                {"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}
-            )
-            + "\n"
-        )
-    summary = TrainSummary(
+            fh.write(json.dumps({"C": c, f"validation_{metric}": score}) + "\n")
+        chosen = {"C": model.C_, "chosen": True, **{f"eval_{k}": v for k, v in metrics.items()}}
+        fh.write(json.dumps(chosen) + "\n")
+
+
+def _baseline_summary(
+    split: SplitDir,
+    config: RunConfig,
+    model: TfidfLogReg,
+    *,
+    runtime: float,
+    metrics: dict[str, float],
+) -> TrainSummary:
+    n_train = len(split.frames["train"])
+    return TrainSummary(
         model_name=config.model.name,
         kind="baseline",
         train_runtime_s=runtime,
-        train_articles_per_s=len(train_frame) / runtime if runtime > 0 else None,
+        train_articles_per_s=n_train / runtime if runtime > 0 else None,
         epochs_completed=1,
         global_step=1,
         best_checkpoint=None,
@@ -305,18 +332,14 @@ def _train_baseline(
         device="cpu",
         world_size=1,
         params_total=model.n_parameters,
-        n_train=len(train_frame),
-        n_validation=len(val_frame),
+        n_train=n_train,
+        n_validation=len(split.frames["validation"]),
         data_fingerprint=split.fingerprint,
         split_dir=str(split.path.resolve()),
         validation=metrics,
         chosen_C=model.C_,
         resumed=False,
     )
-    write_json(run.train_summary, summary.to_dict())
-    _save_model_dir(run, model.save)
-    state.wait_for_everyone()
-    return TrainResult(run.path, config, metrics, summary)
 
 
 # ------------------------------------------------------------------------- transformer
@@ -324,8 +347,6 @@ def _train_baseline(
 
 def _device_settings(config: RunConfig) -> tuple[bool, str]:
     """(use_cpu, precision) from ``train.device`` / ``train.precision`` and what this machine has."""
-    import torch
-
     t = config.train
     has_cuda = torch.cuda.is_available()
     if t.device == "cuda" and not has_cuda:
@@ -354,11 +375,9 @@ def _warmup_steps(config: RunConfig, total_steps: int) -> int:
 def _training_arguments(
     config: RunConfig, run: RunDir, *, use_cpu: bool, precision: str, has_eval: bool, quiet: bool
 ) -> Any:
-    from transformers import TrainingArguments
-
     t = config.train
     eval_strategy = "epoch" if has_eval else "no"
-    return TrainingArguments(
+    return transformers.TrainingArguments(
         output_dir=str(run.checkpoints),
         num_train_epochs=t.epochs,
         learning_rate=t.learning_rate,
@@ -416,8 +435,6 @@ def tokenize_split(
 ) -> Any:
     """A ``datasets.Dataset`` of ``input_ids``/``attention_mask``/``labels``/``length``, cached on disk
     per (tokenizer, max_length, truncation, split fingerprint, split name)."""
-    import datasets
-
     d = config.data
     key = hashlib.sha256(
         "|".join(
@@ -464,31 +481,33 @@ def tokenize_split(
 def history_callback(path: Path) -> Any:
     """A TrainerCallback appending every log (loss, learning rate, eval metrics) to ``path`` as one
     JSON line; rank 0 only."""
-    from transformers import TrainerCallback
+    return _HistoryCallback(path)
 
-    class HistoryCallback(TrainerCallback):
-        def on_log(
-            self,
-            args: Any,
-            state: Any,
-            control: Any,
-            logs: dict[str, Any] | None = None,
-            **kwargs: Any,
-        ) -> None:
-            if not state.is_world_process_zero or not logs:
-                return
-            row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row, default=float) + "\n")
-            if "eval_loss" in logs:
-                shown = ", ".join(
-                    f"{k[5:]} {v:.4f}"
-                    for k, v in logs.items()
-                    if k.startswith("eval_") and k[5:] in _METRIC_KEYS
-                )
-                logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
 
-    return HistoryCallback()
+class _HistoryCallback(transformers.TrainerCallback):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_log(
+        self,
+        args: Any,
+        state: Any,
+        control: Any,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        row = {"step": state.global_step, "epoch": round(float(state.epoch or 0), 4), **logs}
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, default=float) + "\n")
+        if "eval_loss" in logs:
+            shown = ", ".join(
+                f"{k[5:]} {v:.4f}"
+                for k, v in logs.items()
+                if k.startswith("eval_") and k[5:] in _METRIC_KEYS
+            )
+            logger.info("epoch %.0f: validation %s", float(state.epoch or 0), shown)
 
 
 def _truncate_history(path: Path, step: int) -> None:
@@ -518,6 +537,7 @@ def last_checkpoint(run: RunDir) -> Path | None:
 
 
 def _tracking_callbacks(report_to: str, run: RunDir) -> list[Any]:
+    # Lazy: each needs an optional dependency (tensorboard, mlflow) that only --report-to asks for.
     if report_to == "tensorboard":
         from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback
@@ -544,8 +564,6 @@ def _tracking_callbacks(report_to: str, run: RunDir) -> list[Any]:
 
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-
     if n is None:
         yield
         return
@@ -560,9 +578,7 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 @contextlib.contextmanager
 def _progress_bars(*, enabled: bool) -> Iterator[None]:
     """Turn the transformers / datasets progress bars off for the block when ``enabled`` is False."""
-    import datasets
-    from transformers.utils import logging as hf_logging
-
+    hf_logging = transformers.utils.logging
     if enabled:
         yield
         return
@@ -579,12 +595,46 @@ def _progress_bars(*, enabled: bool) -> Iterator[None]:
 
 
 def _device_name(args: Any) -> str:
-    import torch
-
     device = args.device
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return str(device.type)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What :func:`_setup` resolved: the Trainer's arguments and this process's place in the run."""
+
+    args: Any  # transformers.TrainingArguments
+    state: Any  # accelerate.PartialState of the process group
+    precision: str
+    has_eval: bool
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the only process that writes the run dir."""
+        return bool(self.state.is_main_process)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Tokenized splits, the padding collator and the planned number of optimizer steps."""
+
+    train: Any  # datasets.Dataset
+    validation: Any | None
+    collator: Any
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What :func:`_fit` did: the trainer after ``train()``, its output and the resume point."""
+
+    trainer: Any  # transformers.Trainer
+    output: Any  # transformers.TrainOutput
+    runtime_s: float
+    checkpoint: Path | None
+    start_epoch: float
 
 
 def _train_transformer(
@@ -598,12 +648,27 @@ def _train_transformer(
     quiet: bool,
     report_to: str,
 ) -> TrainResult:
-    import transformers
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+    """setup (devices, arguments, process group) -> model -> data -> fit -> save (rank 0)."""
+    setup = _setup(config, run, split, quiet=quiet)
+    with _torch_threads(config.train.torch_threads), _progress_bars(enabled=not quiet):
+        transformers.set_seed(config.seed)
+        model, tokenizer = _model_and_run_dir(
+            source, config, run, split, setup, resume=resume, force=force
+        )
+        data = _data(tokenizer, split, config, setup)
+        trainer = _trainer(model, tokenizer, data, config, run, setup, report_to=report_to)
+        fit = _fit(trainer, data, config, run, setup, resume=resume)
+        summary = _transformer_summary(fit, model, data, config, split, run, setup)
+        if setup.main:
+            _save_transformer(run, summary, fit.trainer, tokenizer)
+        setup.state.wait_for_everyone()
+    return TrainResult(run.path, config, summary.validation, summary, is_main_process=setup.main)
 
+
+def _setup(config: RunConfig, run: RunDir, split: SplitDir, *, quiet: bool) -> _Setup:
+    """Device and precision, the TrainingArguments, and the process group (torchrun / accelerate)."""
     use_cpu, precision = _device_settings(config)
-    val_frame = split.frames["validation"]
-    has_eval = not val_frame.empty
+    has_eval = not split.frames["validation"].empty
     if not has_eval:
         logger.warning(
             "the validation split is empty: no early stopping, the last epoch's model is kept."
@@ -613,152 +678,190 @@ def _train_transformer(
     )
     _ = args.device  # sets up the process group under torchrun / accelerate launch (gloo on CPU)
     state = args.distributed_state
-    main = state.is_main_process
     state.wait_for_everyone()  # every rank checked --out before rank 0 touches it
+    return _Setup(args=args, state=state, precision=precision, has_eval=has_eval)
+
+
+def _model_and_run_dir(
+    source: ModelSource,
+    config: RunConfig,
+    run: RunDir,
+    split: SplitDir,
+    setup: _Setup,
+    *,
+    resume: bool,
+    force: bool,
+) -> tuple[Any, Any]:
+    """Build the model and tokenizer, then (rank 0) start the run dir around them."""
     tokenizer_dir = run.checkpoints / TOKENIZER_DIR
+    # Build before writing anything: a model that cannot be loaded leaves no run dir behind.
+    with setup.args.main_process_first(desc="build model"):
+        if resume and source.origin == "scratch" and tokenizer_dir.is_dir():
+            model, tokenizer = _scratch_with_tokenizer(source, config, tokenizer_dir)
+        else:  # rank 0 trains a scratch tokenizer into the cache; the other ranks read it there
+            model, tokenizer = build_model_and_tokenizer(
+                source, config.model, train_texts=split.frames["train"]["combined_text"].tolist(),
+                max_length=config.data.max_length,
+                tokenizer_cache=cache_dir(TOKENIZERS, config.data.cache_dir),
+            )  # fmt: skip
+    with setup.args.main_process_first(desc="set up run dir"):
+        if setup.main:
+            _start_run_dir(run, config, split, force=force, resume=resume)
+            if source.origin == "scratch" and not tokenizer_dir.is_dir():
+                # what --resume rebuilds the model around
+                tokenizer.save_pretrained(str(tokenizer_dir))
+    return model, tokenizer
 
-    with _torch_threads(config.train.torch_threads), _progress_bars(enabled=not quiet):
-        train_texts = split.frames["train"]["combined_text"].tolist()
-        transformers.set_seed(config.seed)
-        # Build before writing anything: a model that cannot be loaded leaves no run dir behind.
-        with args.main_process_first(desc="build model"):
-            if resume and source.origin == "scratch" and tokenizer_dir.is_dir():
-                model, tokenizer = _scratch_with_tokenizer(source, config, tokenizer_dir)
-            else:  # rank 0 trains a scratch tokenizer into the cache; the other ranks read it there
-                model, tokenizer = build_model_and_tokenizer(
-                    source, config.model, train_texts=train_texts, max_length=config.data.max_length,
-                    tokenizer_cache=cache_dir(TOKENIZERS, config.data.cache_dir),
-                )  # fmt: skip
-        with args.main_process_first(desc="set up run dir"):
-            if main:
-                _start_run_dir(run, config, split, force=force, resume=resume)
-                if source.origin == "scratch" and not tokenizer_dir.is_dir():
-                    tokenizer.save_pretrained(
-                        str(tokenizer_dir)
-                    )  # what --resume rebuilds the model around
-        with args.main_process_first(desc="tokenize"):
-            train_ds = tokenize_split(
-                tokenizer,
-                split.frames["train"],
-                name="train",
-                config=config,
-                split_fingerprint=split.fingerprint,
-            )
-            val_ds = (
-                tokenize_split(
-                    tokenizer,
-                    val_frame,
-                    name="validation",
-                    config=config,
-                    split_fingerprint=split.fingerprint,
-                )
-                if has_eval
-                else None
-            )
 
-        world = args.world_size
-        steps_per_epoch = max(
-            1,
-            math.ceil(
-                math.ceil(len(train_ds) / (config.train.batch_size * world))
-                / config.train.gradient_accumulation
-            ),
-        )
-        total_steps = math.ceil(config.train.epochs * steps_per_epoch)
-        args.warmup_steps = _warmup_steps(config, total_steps)
-        padding = "max_length" if config.data.padding == "max_length" else "longest"
-        collator = DataCollatorWithPadding(
+def _data(tokenizer: Any, split: SplitDir, config: RunConfig, setup: _Setup) -> _Data:
+    """Tokenize (rank 0 first, into the cache), pad by batch, and plan the steps and warm-up."""
+    fingerprint = split.fingerprint
+    with setup.args.main_process_first(desc="tokenize"):
+        train_ds = tokenize_split(
             tokenizer,
-            padding=padding,
-            max_length=config.data.max_length if padding == "max_length" else None,
+            split.frames["train"],
+            name="train",
+            config=config,
+            split_fingerprint=fingerprint,
         )
+        val_ds: Any = None
+        if setup.has_eval:
+            val_ds = tokenize_split(
+                tokenizer, split.frames["validation"], name="validation", config=config,
+                split_fingerprint=fingerprint,
+            )  # fmt: skip
+    t = config.train
+    batches = math.ceil(len(train_ds) / (t.batch_size * setup.args.world_size))
+    steps_per_epoch = max(1, math.ceil(batches / t.gradient_accumulation))
+    total_steps = math.ceil(t.epochs * steps_per_epoch)
+    setup.args.warmup_steps = _warmup_steps(config, total_steps)
+    padding = "max_length" if config.data.padding == "max_length" else "longest"
+    collator = transformers.DataCollatorWithPadding(
+        tokenizer,
+        padding=padding,
+        max_length=config.data.max_length if padding == "max_length" else None,
+    )
+    return _Data(train=train_ds, validation=val_ds, collator=collator, total_steps=total_steps)
 
-        callbacks: list[Any] = [history_callback(run.history)]
-        if has_eval and config.train.early_stopping_patience is not None:
-            callbacks.append(
-                EarlyStoppingCallback(
-                    early_stopping_patience=config.train.early_stopping_patience,
-                    early_stopping_threshold=config.train.early_stopping_threshold,
-                )
+
+def _trainer(
+    model: Any,
+    tokenizer: Any,
+    data: _Data,
+    config: RunConfig,
+    run: RunDir,
+    setup: _Setup,
+    *,
+    report_to: str,
+) -> Any:
+    """The Trainer with history, early stopping and (rank 0) tracking callbacks, bars kept quiet."""
+    t = config.train
+    callbacks: list[Any] = [history_callback(run.history)]
+    if setup.has_eval and t.early_stopping_patience is not None:
+        callbacks.append(
+            transformers.EarlyStoppingCallback(
+                early_stopping_patience=t.early_stopping_patience,
+                early_stopping_threshold=t.early_stopping_threshold,
             )
-        if main:
-            callbacks.extend(_tracking_callbacks(report_to, run))
-        trainer = Trainer(
-            model=model,
-            args=args,
-            train_dataset=train_ds,
-            eval_dataset=val_ds,
-            processing_class=tokenizer,
-            data_collator=collator,
-            compute_metrics=_compute_metrics,
-            callbacks=callbacks,
         )
-        _quiet_progress(trainer)
+    if setup.main:
+        callbacks.extend(_tracking_callbacks(report_to, run))
+    trainer = transformers.Trainer(
+        model=model,
+        args=setup.args,
+        train_dataset=data.train,
+        eval_dataset=data.validation,
+        processing_class=tokenizer,
+        data_collator=data.collator,
+        compute_metrics=_compute_metrics,
+        callbacks=callbacks,
+    )
+    _quiet_progress(trainer)
+    return trainer
 
-        checkpoint = last_checkpoint(run) if resume else None
-        start_epoch = 0.0
-        if checkpoint is not None:
-            ckpt_state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-            start_epoch = float(ckpt_state.get("epoch") or 0.0)
-            if main:
-                _truncate_history(run.history, int(ckpt_state.get("global_step", 0)))
-            logger.info("resuming from %s (epoch %.0f)", checkpoint, start_epoch)
-        elif resume:
-            logger.info(
-                "no complete checkpoint in %s yet: training from the start with the run's config.",
-                run.checkpoints,
-            )
+
+def _fit(
+    trainer: Any, data: _Data, config: RunConfig, run: RunDir, setup: _Setup, *, resume: bool
+) -> _Fit:
+    """Train, from the run's last complete checkpoint when resuming (history cut back to it)."""
+    checkpoint = last_checkpoint(run) if resume else None
+    start_epoch = 0.0
+    if checkpoint is not None:
+        ckpt_state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        start_epoch = float(ckpt_state.get("epoch") or 0.0)
+        if setup.main:
+            _truncate_history(run.history, int(ckpt_state.get("global_step", 0)))
+        logger.info("resuming from %s (epoch %.0f)", checkpoint, start_epoch)
+    elif resume:
         logger.info(
-            "training %s on %d articles (%s, world size %d, %s): %d steps, %d warm-up",
-            config.model.name, len(train_ds), _device_name(args), world, precision, total_steps, args.warmup_steps,
-        )  # fmt: skip
-        started = time.perf_counter()
-        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        runtime = time.perf_counter() - started
-        st = trainer.state
-        best = Path(st.best_model_checkpoint).resolve() if st.best_model_checkpoint else None
-        metrics = _best_eval_metrics(st.log_history, best)
-        epochs_done = float(st.epoch or 0.0)
-        summary = TrainSummary(
-            model_name=config.model.name,
-            kind="transformer",
-            train_runtime_s=runtime,
-            train_articles_per_s=(epochs_done - start_epoch) * len(train_ds) / runtime
-            if runtime > 0
-            else None,
-            epochs_completed=round(epochs_done, 4),
-            global_step=int(st.global_step),
-            best_checkpoint=_relative(best, run.path),
-            best_metric=st.best_metric,
-            metric=config.train.metric,
-            stopped_early=bool(epochs_done + 1e-9 < config.train.epochs),
-            device=_device_name(args),
-            world_size=world,
-            precision=precision,
-            torch_threads=_torch_threads_now(),
-            params_total=int(model.num_parameters()),
-            n_train=len(train_ds),
-            n_validation=len(val_frame),
-            data_fingerprint=split.fingerprint,
-            split_dir=str(split.path.resolve()),
-            total_steps_planned=total_steps,
-            warmup_steps=args.warmup_steps,
-            train_loss=float(output.training_loss),
-            validation=metrics,
-            resumed=checkpoint is not None,
-            resumed_from=checkpoint.name if checkpoint is not None else None,
-            transformers_version=transformers.__version__,
+            "no complete checkpoint in %s yet: training from the start with the run's config.",
+            run.checkpoints,
         )
-        if main:
-            write_json(run.train_summary, summary.to_dict())
+    logger.info(
+        "training %s on %d articles (%s, world size %d, %s): %d steps, %d warm-up",
+        config.model.name, len(data.train), _device_name(setup.args), setup.args.world_size,
+        setup.precision, data.total_steps, setup.args.warmup_steps,
+    )  # fmt: skip
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    runtime = time.perf_counter() - started
+    return _Fit(trainer, output, runtime, checkpoint, start_epoch)
 
-            def _save(tmp: Path) -> None:
-                trainer.model.save_pretrained(str(tmp))
-                tokenizer.save_pretrained(str(tmp))
 
-            _save_model_dir(run, _save)
-        state.wait_for_everyone()
-    return TrainResult(run.path, config, metrics, summary, is_main_process=main)
+def _transformer_summary(
+    fit: _Fit,
+    model: Any,
+    data: _Data,
+    config: RunConfig,
+    split: SplitDir,
+    run: RunDir,
+    setup: _Setup,
+) -> TrainSummary:
+    st = fit.trainer.state
+    best = Path(st.best_model_checkpoint).resolve() if st.best_model_checkpoint else None
+    epochs_done = float(st.epoch or 0.0)
+    runtime = fit.runtime_s
+    return TrainSummary(
+        model_name=config.model.name,
+        kind="transformer",
+        train_runtime_s=runtime,
+        train_articles_per_s=(epochs_done - fit.start_epoch) * len(data.train) / runtime
+        if runtime > 0
+        else None,
+        epochs_completed=round(epochs_done, 4),
+        global_step=int(st.global_step),
+        best_checkpoint=_relative(best, run.path),
+        best_metric=st.best_metric,
+        metric=config.train.metric,
+        stopped_early=bool(epochs_done + 1e-9 < config.train.epochs),
+        device=_device_name(setup.args),
+        world_size=setup.args.world_size,
+        precision=setup.precision,
+        torch_threads=int(torch.get_num_threads()),
+        params_total=int(model.num_parameters()),
+        n_train=len(data.train),
+        n_validation=len(split.frames["validation"]),
+        data_fingerprint=split.fingerprint,
+        split_dir=str(split.path.resolve()),
+        total_steps_planned=data.total_steps,
+        warmup_steps=setup.args.warmup_steps,
+        train_loss=float(fit.output.training_loss),
+        validation=_best_eval_metrics(st.log_history, best),
+        resumed=fit.checkpoint is not None,
+        resumed_from=fit.checkpoint.name if fit.checkpoint is not None else None,
+        transformers_version=transformers.__version__,
+    )
+
+
+def _save_transformer(run: RunDir, summary: TrainSummary, trainer: Any, tokenizer: Any) -> None:
+    """Rank 0: ``train_summary.json``, then ``model/`` (its presence marks the run complete)."""
+    write_json(run.train_summary, summary.to_dict())
+
+    def save(tmp: Path) -> None:
+        trainer.model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+
+    _save_model_dir(run, save)
 
 
 _METRIC_KEYS = frozenset({"accuracy", "f1", "f1_macro", "precision", "recall", "loss"})
@@ -785,36 +888,25 @@ def _relative(path: Path | None, root: Path) -> str | None:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _torch_threads_now() -> int:
-    import torch
-
-    return int(torch.get_num_threads())
-
-
 def _scratch_with_tokenizer(
     source: ModelSource, config: RunConfig, tokenizer_dir: Path
 ) -> tuple[Any, Any]:
     """A scratch model around the tokenizer the run already trained (resume, ranks > 0)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tokenizer_dir))
     model_config = scratch_config(
         source.location, config.model.size, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
         max_positions=max(MAX_POSITIONS, config.data.max_length),
     )  # fmt: skip
-    return AutoModelForSequenceClassification.from_config(model_config), tokenizer
+    return transformers.AutoModelForSequenceClassification.from_config(model_config), tokenizer
 
 
 def _quiet_progress(trainer: Any) -> None:
     """Keep the tqdm bars but not the Trainer's raw log dicts (they go to history.jsonl)."""
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    trainer.remove_callback(
-        PrinterCallback
-    )  # used instead of the bars when they are off: prints every log
+    # PrinterCallback is used instead of the bars when they are off: it prints every log.
+    trainer.remove_callback(transformers.PrinterCallback)
     for cb in list(trainer.callback_handler.callbacks):
-        if type(cb) is ProgressCallback:
+        if type(cb) is transformers.ProgressCallback:
             trainer.remove_callback(cb)
-            quiet_cb = ProgressCallback()
+            quiet_cb = transformers.ProgressCallback()
             quiet_cb.on_log = lambda *a, **k: None  # type: ignore[method-assign]
             trainer.add_callback(quiet_cb)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
@@ -107,29 +108,12 @@ def accuracy_latency_figure(
     fig = Figure(figsize=(6.4, 4.4))
     ax = fig.add_subplot()
     for r in points:
-        acc = r.quality["accuracy"]
-        x, y = float(r.latency_ms_p50), float(acc.value)  # type: ignore[arg-type]
-        xerr = (
-            [[x - r.latency_ms_p50_ci[0]], [r.latency_ms_p50_ci[1] - x]]
-            if r.latency_ms_p50_ci
-            else None
-        )
-        yerr = (
-            [[y - acc.low], [acc.high - y]]
-            if acc.low is not None and acc.high is not None
-            else None
-        )
-        on_front = r.run in pareto
-        ax.errorbar(
-            x, y, xerr=np.clip(xerr, 0, None) if xerr else None, yerr=np.clip(yerr, 0, None) if yerr else None,
-            fmt="o", color=FRONT if on_front else OTHER, ecolor="#999999", capsize=3, markersize=7, zorder=3,
-        )  # fmt: skip
-        ax.annotate(r.run, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=9)
+        _accuracy_latency_point(ax, r, on_front=r.run in pareto)
     front = [r for r in points if r.run in pareto]
-    front.sort(key=lambda r: r.latency_ms_p50)  # type: ignore[arg-type,return-value]
+    front.sort(key=_latency)
     if len(front) > 1:
         ax.step(
-            [r.latency_ms_p50 for r in front], [r.quality["accuracy"].value for r in front],
+            [_latency(r) for r in front], [r.quality["accuracy"].value for r in front],
             where="post", color=FRONT, linestyle="--", linewidth=1.2, zorder=2,
         )  # fmt: skip
     ax.plot(
@@ -142,13 +126,7 @@ def accuracy_latency_figure(
     if len(front) < len(points):
         ax.plot([], [], "o", color=OTHER, label="dominated")
     ax.legend(fontsize=8, loc="lower right", frameon=False)
-    xs = [float(r.latency_ms_p50) for r in points]  # type: ignore[arg-type]
-    if len(xs) > 1 and max(xs) / min(xs) > 20:
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(PLAIN)
-        ax.set_xlabel("ms per article, p50 at batch size 1 (log scale)")
-    else:
-        ax.set_xlabel("ms per article, p50 at batch size 1")
+    _latency_axis(ax, [_latency(r) for r in points])
     ax.set_ylabel("accuracy (95% CI)")
     ax.margins(x=0.2, y=0.25)
     low, high = ax.get_ylim()
@@ -159,6 +137,38 @@ def accuracy_latency_figure(
     fig.tight_layout(rect=(0, 0.06 if caption else 0, 1, 1))
     _footnote(fig, caption)
     return fig, caption
+
+
+def _latency(row: ModelRow) -> float:
+    """p50 latency of a row that has one (the accuracy-latency plot keeps only those)."""
+    return float(row.latency_ms_p50 or 0.0)
+
+
+def _accuracy_latency_point(ax: Axes, r: ModelRow, *, on_front: bool) -> None:
+    """One run: a dot with its accuracy and latency CIs as whiskers, labelled with its name."""
+    acc = r.quality["accuracy"]
+    x, y = _latency(r), float(acc.value or 0.0)
+    xerr = (
+        [[x - r.latency_ms_p50_ci[0]], [r.latency_ms_p50_ci[1] - x]]
+        if r.latency_ms_p50_ci
+        else None
+    )
+    yerr = [[y - acc.low], [acc.high - y]] if acc.low is not None and acc.high is not None else None
+    ax.errorbar(
+        x, y, xerr=np.clip(xerr, 0, None) if xerr else None, yerr=np.clip(yerr, 0, None) if yerr else None,
+        fmt="o", color=FRONT if on_front else OTHER, ecolor="#999999", capsize=3, markersize=7, zorder=3,
+    )  # fmt: skip
+    ax.annotate(r.run, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=9)
+
+
+def _latency_axis(ax: Axes, xs: Sequence[float]) -> None:
+    """A log latency axis when the runs span more than 20x, else a linear one."""
+    if len(xs) > 1 and max(xs) / min(xs) > 20:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(PLAIN)
+        ax.set_xlabel("ms per article, p50 at batch size 1 (log scale)")
+    else:
+        ax.set_xlabel("ms per article, p50 at batch size 1")
 
 
 def cross_dataset_figure(

@@ -27,6 +27,7 @@ METRIC_TITLES = {
     "ece": "ECE",
 }
 EFFICIENCY_TITLES = ("Params", "Size (MB)", "ms/article (p50)", "articles/s", "Training time")
+TABLE_HEADER = ("Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES)
 PLOT_TITLES = {
     "params": "Parameters per model",
     "size_mb": "Size on disk",
@@ -45,6 +46,10 @@ SECTIONS = (
     ("cross", "Cross-data-set matrix"),
     ("notes", "Notes and method"),
 )
+"""The report's sections in order: ``report.md`` and ``report.html`` number and title them from here."""
+_NUMBERED = {key: (number, title) for number, (key, title) in enumerate(SECTIONS, 1)}
+STEP_HEADER = ("step", "rows in", "removed", "rows out")
+COUNT_HEADER = ("split", "total", "fake", "real")
 
 
 # --------------------------------------------------------------------------- number formatting
@@ -101,7 +106,7 @@ def efficiency_cells(row: ModelRow) -> list[str]:
 
 def display_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
     """Header and string rows of the table (quality with CIs, then efficiency), for any renderer."""
-    header = ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]
+    header = list(TABLE_HEADER)
     rows = [
         [
             row.run,
@@ -350,19 +355,41 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _md_h2(key: str) -> list[str]:
+    number, title = _NUMBERED[key]
+    return [f"## {number}. {title}", ""]
+
+
 def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> str:
     """``report.md``: the report as Markdown (figures linked from ``plots/``)."""
-    out: list[str] = [f"# Comparison: {_scope(result)}", ""]
+    sections = {
+        "data": _md_data(result),
+        "models": _md_models(result),
+        "table": [*_md_h2("table"), table_markdown(result), ""],
+        "tests": [*_md_h2("tests"), pairwise_markdown(result), ""],
+        "plots": _md_plots(captions),
+        "errors": _md_errors(result),
+        "cross": _md_cross(result),
+        "notes": [*_md_h2("notes"), *(f"- {n}" for n in [*result.notes, *method_lines(result)])],
+    }
+    out = _md_top(result)
+    for key, _title in SECTIONS:
+        out += sections[key]
+    return "\n".join(out) + "\n"
+
+
+def _md_top(result: ComparisonResult) -> list[str]:
+    out = [f"# Comparison: {_scope(result)}", ""]
     if not result.same_split:
         out += [f"> **{result_label(result)}**", ""]
     if result.pairs:
-        out += (
-            ["**Verdicts** (McNemar exact, Holm-adjusted):", ""]
-            + [f"- {p.sentence}" for p in result.pairs]
-            + [""]
-        )
+        out += ["**Verdicts** (McNemar exact, Holm-adjusted):", ""]
+        out += [f"- {p.sentence}" for p in result.pairs] + [""]
+    return out
 
-    out += ["## 1. Data and leakage audit", ""]
+
+def _md_data(result: ComparisonResult) -> list[str]:
+    out = _md_h2("data")
     for fp, runs in _groups(result):
         m = runs[0].data_manifest
         out += [
@@ -372,89 +399,70 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
         if _inputs(m):
             out += [_md_table(["input", "format", "rows", "sha256"], _inputs(m)), ""]
         if _steps(m):
-            out += [
-                "Cleaning steps:",
-                "",
-                _md_table(["step", "rows in", "removed", "rows out"], _steps(m)),
-                "",
-            ]
+            out += ["Cleaning steps:", "", _md_table(STEP_HEADER, _steps(m)), ""]
         out += [f"Split: {_split_text(m)}.", ""]
         if _counts(m):
-            out += [_md_table(["split", "total", "fake", "real"], _counts(m)), ""]
+            out += [_md_table(COUNT_HEADER, _counts(m)), ""]
         text, bad = leakage_text(m)
         out += [("**Warning:** " if bad else "Leakage: ") + text, ""]
+    return out
 
-    out += ["## 2. Models and recipes", ""]
+
+def _md_models(result: ComparisonResult) -> list[str]:
+    out = _md_h2("models")
     for r in result.runs:
         out += [f"- **{r.name}** (`{r.path}`): " + "; ".join(f"{k} {v}" for k, v in _recipe(r))]
-    out += [""]
+    return [*out, ""]
 
-    out += ["## 3. Results", "", table_markdown(result), ""]
 
-    out += ["## 4. Paired tests", "", pairwise_markdown(result), ""]
-
-    out += ["## 5. Plots", ""]
+def _md_plots(captions: Mapping[str, str]) -> list[str]:
+    out = _md_h2("plots")
     for name, caption in captions.items():
-        out += [
-            f"**{PLOT_TITLES.get(name, name)}**",
-            "",
-            f"![{PLOT_TITLES.get(name, name)}](plots/{name}.png)",
-            "",
-        ]
+        title = PLOT_TITLES.get(name, name)
+        out += [f"**{title}**", "", f"![{title}](plots/{name}.png)", ""]
         if caption:  # also drawn under the plot
             out += [f"_{caption}_", ""]
     if not captions:
         out += ["No figure: no run has efficiency figures (run `fakenews benchmark RUN_DIR`).", ""]
+    return out
 
-    out += ["## 6. Error analysis", ""]
+
+def _md_errors(result: ComparisonResult) -> list[str]:
+    out = _md_h2("errors")
     for e in result.errors:
         out += [
             f"**{e.run}**: {e.false_positives} false positives (real flagged fake), {e.false_negatives} false negatives (fake passed as real) of {e.n}.",
             "",
         ]
         if e.top:
-            out += [
-                _md_table(
-                    ["id", "kind", "P(fake)", "chars", "snippet"],
-                    [
-                        [
-                            f"`{m.id}`",
-                            m.kind,
-                            f"{m.prob_fake:.3f}",
-                            m.chars if m.chars is not None else "",
-                            _md_safe(m.snippet),
-                        ]
-                        for m in e.top
-                    ],
-                ),
-                "",
-            ]
+            rows = [
+                [f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "",
+                 _md_safe(m.snippet)]
+                for m in e.top
+            ]  # fmt: skip
+            out += [_md_table(["id", "kind", "P(fake)", "chars", "snippet"], rows), ""]
         elif e.source is None and (e.false_positives or e.false_negatives):
             out += ["(no errors CSV: snippets not available; re-run `fakenews evaluate`.)", ""]
     if result.same_split:
         out += [_missed_text(result), ""]
+    return out
 
-    out += ["## 7. Cross-data-set matrix", ""]
-    if result.has_cross_dataset:
-        header, rows = cross_rows(result)
-        out += [
-            "Accuracy; `*` marks the in-domain cell (the run's own test split).",
-            "",
-            _md_table(header, rows),
-            "",
-        ]
-    else:
-        out += [
+
+def _md_cross(result: ComparisonResult) -> list[str]:
+    if not result.has_cross_dataset:
+        return [
+            *_md_h2("cross"),
             "Not available: every run was evaluated on its own data set only (`fakenews evaluate RUN --data OTHER_SPLIT_DIR` adds one).",
             "",
         ]
-
-    out += (
-        ["## 8. Notes and method", ""]
-        + [f"- {n}" for n in result.notes]
-        + [f"- {m}" for m in method_lines(result)]
-    )
-    return "\n".join(out) + "\n"
+    header, rows = cross_rows(result)
+    return [
+        *_md_h2("cross"),
+        "Accuracy; `*` marks the in-domain cell (the run's own test split).",
+        "",
+        _md_table(header, rows),
+        "",
+    ]
 
 
 def _missed_text(result: ComparisonResult) -> str:
@@ -543,6 +551,11 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _scroll_table(head: str, body: Iterable[str]) -> str:
+    """A table in a horizontally scrolling box; ``head`` and ``body`` are ``<tr>`` rows."""
+    return f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
 def _html_table(
     header: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric_from: int = 99
 ) -> str:
@@ -554,7 +567,7 @@ def _html_table(
             cls = ' class="num"' if i >= numeric_from else ""
             cells.append(f"<td{cls}>{_e(c)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return _scroll_table(f"<tr>{head}</tr>", body)
 
 
 def _best_index(result: ComparisonResult, metric: str) -> set[int]:
@@ -572,14 +585,7 @@ def _results_table(result: ComparisonResult) -> str:
         f'<th class="group" colspan="{len(METRICS)}">quality on {_e(result.split)} (bootstrap 95% CI)</th>'
         f'<th class="group" colspan="{len(EFFICIENCY_TITLES)}">efficiency (measured)</th></tr>'
     )
-    head = (
-        "<tr>"
-        + "".join(
-            f"<th>{_e(h)}</th>"
-            for h in ["Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES]
-        )
-        + "</tr>"
-    )
+    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in TABLE_HEADER) + "</tr>"
     best = {m: _best_index(result, m) for m in METRICS}
     body = []
     for i, row in enumerate(result.rows):
@@ -596,22 +602,26 @@ def _results_table(result: ComparisonResult) -> str:
             cells.append(
                 f'<td class="{cls}">{est.value:.4f}<span class="ci">{_e(fmt_ci(est))}</span></td>'
             )
-        for j, text in enumerate(efficiency_cells(row)):
-            if text == NOT_MEASURED:
-                cells.append(f'<td class="na">{NOT_MEASURED}</td>')
-                continue
-            ci = ""
-            if j == 2 and row.latency_ms_p50_ci:
-                ci = f"[{row.latency_ms_p50_ci[0]:.2f}, {row.latency_ms_p50_ci[1]:.2f}]"
-            if j == 3 and row.throughput_per_s_ci:
-                ci = f"[{row.throughput_per_s_ci[0]:.1f}, {row.throughput_per_s_ci[1]:.1f}]"
-            cells.append(
-                f'<td class="num">{_e(text)}'
-                + (f'<span class="ci">{_e(ci)}</span>' if ci else "")
-                + "</td>"
-            )
+        cells += _html_efficiency_cells(row)
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="scroll"><table><thead>{groups}{head}</thead><tbody>{"".join(body)}</tbody></table></div>'
+    return _scroll_table(groups + head, body)
+
+
+def _html_efficiency_cells(row: ModelRow) -> list[str]:
+    """The five efficiency cells, latency and throughput with their benchmark CIs."""
+    cis = {
+        2: f"[{row.latency_ms_p50_ci[0]:.2f}, {row.latency_ms_p50_ci[1]:.2f}]" if row.latency_ms_p50_ci else "",
+        3: f"[{row.throughput_per_s_ci[0]:.1f}, {row.throughput_per_s_ci[1]:.1f}]" if row.throughput_per_s_ci else "",
+    }  # fmt: skip
+    cells = []
+    for j, text in enumerate(efficiency_cells(row)):
+        if text == NOT_MEASURED:
+            cells.append(f'<td class="na">{NOT_MEASURED}</td>')
+            continue
+        ci = cis.get(j, "")
+        span = f'<span class="ci">{_e(ci)}</span>' if ci else ""
+        cells.append(f'<td class="num">{_e(text)}{span}</td>')
+    return cells
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -619,164 +629,39 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _h2(key: str) -> str:
+    number, title = _NUMBERED[key]
+    return f'<h2 id="{key}">{number}. {_e(title)}</h2>'
+
+
+def _html_verdicts(result: ComparisonResult) -> str:
+    return (
+        '<ul class="verdicts">'
+        + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs)
+        + "</ul>"
+    )
+
+
 def render_html(
     result: ComparisonResult, pngs: Mapping[str, bytes], captions: Mapping[str, str]
 ) -> str:
     """``report.html``: one self-contained page (inline CSS, figures as data URIs, no external URL)."""
-    parts: list[str] = []
-    add = parts.append
-    add(f"<h1>Comparison of {len(result.rows)} fake-news classifiers</h1>")
-    add(f'<p class="sub">{_e(_scope(result).replace("`", ""))}</p>')
-    if not result.same_split:
-        add(f'<div class="label">{_e(result_label(result))}</div>')
-    add(
-        "<nav>"
-        + "".join(f'<a href="#{k}">{i}. {_e(t)}</a>' for i, (k, t) in enumerate(SECTIONS, 1))
-        + "</nav>"
-    )
-    if result.pairs:
-        add(
-            '<h3>Verdicts</h3><ul class="verdicts">'
-            + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs)
-            + "</ul>"
-        )
-
-    # 1. data
-    add('<h2 id="data">1. Data and leakage audit</h2>')
-    for fp, runs in _groups(result):
-        m = runs[0].data_manifest
-        add(f"<h3>{_e(runs[0].data_name)}</h3>")
-        add(
-            f"<p>Runs: {_e(', '.join(r.name for r in runs))}. Split fingerprint <code>{_e(fp or 'not recorded')}</code>.</p>"
-        )
-        if _inputs(m):
-            add(_html_table(["input", "format", "rows", "sha256"], _inputs(m), numeric_from=2))
-        if _steps(m):
-            add(
-                "<p>Cleaning steps, in order:</p>"
-                + _html_table(["step", "rows in", "removed", "rows out"], _steps(m), numeric_from=1)
-            )
-        add(f"<p>Split: {_e(_split_text(m))}.</p>")
-        if _counts(m):
-            add(_html_table(["split", "total", "fake", "real"], _counts(m), numeric_from=1))
-        text, bad = leakage_text(m)
-        add(f'<p class="{"warn" if bad else "ok"}">{_e(text)}</p>')
-
-    # 2. models
-    add('<h2 id="models">2. Models and recipes</h2><div class="figs cards">')
-    for r in result.runs:
-        items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _recipe(r))
-        add(
-            f'<figure><h3 style="margin-top:0">{_e(r.name)}</h3><p class="sub"><code>{_e(r.path)}</code></p><dl class="recipe">{items}</dl></figure>'
-        )
-    add("</div>")
-
-    # 3. table
-    add('<h2 id="table">3. Results</h2>')
-    if not result.same_split:
-        add(f'<div class="label">{_e(result_label(result))}</div>')
-    add(
-        f"<p>Quality with percentile bootstrap 95% CIs over the test articles ({result.n_bootstrap:,} resamples, "
-        "seed "
-        + _e(result.seed)
-        + "); best value per column in bold. ms/article: p50 at batch size 1; articles/s: "
-        "best batch size; both with their benchmark CIs. \u201cnot measured\u201d means the run has no such file.</p>"
-    )
-    add(_results_table(result))
-
-    # 4. tests
-    add('<h2 id="tests">4. Paired tests</h2>')
-    if result.same_split:
-        add(
-            f"<p>McNemar's exact test on the articles where two models disagree; paired bootstrap 95% CI of the accuracy "
-            f"difference (the same resampled articles for both models); Holm correction across {len(result.pairs)} pair(s) "
-            f"at alpha = {result.alpha}.</p>"
-        )
-        add(
-            '<ul class="verdicts">'
-            + "".join(f"<li>{_e(p.sentence)}</li>" for p in result.pairs)
-            + "</ul>"
-        )
-        header, rows = pairwise_rows(result)
-        add(_html_table(header, rows, numeric_from=2))
-    else:
-        add(f'<p class="label">No paired tests: {_e(result_label(result))}</p>')
-
-    # 5. plots
-    add('<h2 id="plots">5. Plots</h2>')
-    if pngs:
-        add('<div class="figs">')
-        for name, png in pngs.items():
-            title = PLOT_TITLES.get(name, name)
-            # The caption (runs left out) is drawn under the plot itself; repeat it only as alt text.
-            alt = f"{title}. {captions.get(name, '')}".strip()
-            add(f"<figure>{_img(png, alt)}<figcaption><b>{_e(title)}</b></figcaption></figure>")
-        add("</div>")
-    else:
-        add(
-            "<p>No figure: no run has efficiency figures (run <code>fakenews benchmark RUN_DIR</code>).</p>"
-        )
-
-    # 6. errors
-    add('<h2 id="errors">6. Error analysis</h2>')
-    for e in result.errors:
-        add(
-            f"<h3>{_e(e.run)}</h3><p>{e.false_positives} false positives (real flagged fake), "
-            f"{e.false_negatives} false negatives (fake passed as real) of {e.n} articles.</p>"
-        )
-        if e.top:
-            rows_html = "".join(
-                f'<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.kind)}</td><td class="num">{m.prob_fake:.3f}</td>'
-                f'<td class="num">{_e(m.chars if m.chars is not None else "")}</td><td class="snip">{_e(m.snippet)}</td></tr>'
-                for m in e.top
-            )
-            add(
-                '<div class="scroll"><table><thead><tr><th>id</th><th>kind</th><th>P(fake)</th><th>chars</th>'
-                f"<th>snippet (most confident mistakes first)</th></tr></thead><tbody>{rows_html}</tbody></table></div>"
-            )
-        elif e.source is None and (e.false_positives or e.false_negatives):
-            add(
-                "<p>No errors CSV in this run: snippets not available (re-run <code>fakenews evaluate</code>).</p>"
-            )
-    if result.same_split:
-        add(f"<p>{_e(_missed_text(result))}</p>")
-
-    # 7. cross
-    add('<h2 id="cross">7. Cross-data-set matrix</h2>')
-    if result.has_cross_dataset:
-        add(
-            "<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>"
-        )
-        header, _rows = cross_rows(result)
-        body = []
-        for row in result.rows:
-            cells = [f"<td><b>{_e(row.run)}</b></td>"]
-            for d in result.data_sets:
-                cell = next((c for c in result.cross if c.run == row.run and c.data == d), None)
-                if cell is None:
-                    cells.append('<td class="na">not evaluated</td>')
-                else:
-                    cls = "num own" if cell.in_domain else "num"
-                    cells.append(
-                        f'<td class="{cls}">{cell.accuracy:.4f}{" *" if cell.in_domain else ""}<span class="ci">n = {cell.n}</span></td>'
-                    )
-            body.append("<tr>" + "".join(cells) + "</tr>")
-        head = "".join(f"<th>{_e(h)}</th>" for h in header)
-        add(
-            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
-        )
-    else:
-        add("<p>Not available: every run was evaluated on its own data set only "
-            "(<code>fakenews evaluate RUN --data OTHER_SPLIT_DIR</code> adds one).</p>")  # fmt: skip
-
-    # 8. notes
-    add('<h2 id="notes">8. Notes and method</h2><ul>')
-    add("".join(f"<li>{_e(n)}</li>" for n in [*result.notes, *method_lines(result)]))
-    add("</ul>")
-    add(
+    sections = {
+        "data": _html_data(result),
+        "models": _html_models(result),
+        "table": _html_results(result),
+        "tests": _html_tests(result),
+        "plots": _html_plots(pngs, captions),
+        "errors": _html_errors(result),
+        "cross": _html_cross(result),
+        "notes": _html_notes(result),
+    }
+    parts = _html_top(result)
+    for key, _title in SECTIONS:
+        parts += sections[key]
+    parts.append(
         f"<footer>Written by fakenews {_e(__version__)} <code>compare</code>. Files: {_e(', '.join(result.files))}.</footer>"
     )
-
     title = _e(f"fakenews comparison — {', '.join(r.run for r in result.rows)}")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -785,3 +670,161 @@ def render_html(
         + "\n".join(parts)
         + "\n</main></body></html>\n"
     )
+
+
+def _html_top(result: ComparisonResult) -> list[str]:
+    parts = [
+        f"<h1>Comparison of {len(result.rows)} fake-news classifiers</h1>",
+        f'<p class="sub">{_e(_scope(result).replace("`", ""))}</p>',
+    ]
+    if not result.same_split:
+        parts.append(f'<div class="label">{_e(result_label(result))}</div>')
+    parts.append(
+        "<nav>"
+        + "".join(f'<a href="#{k}">{i}. {_e(t)}</a>' for i, (k, t) in enumerate(SECTIONS, 1))
+        + "</nav>"
+    )
+    if result.pairs:
+        parts.append("<h3>Verdicts</h3>" + _html_verdicts(result))
+    return parts
+
+
+def _html_data(result: ComparisonResult) -> list[str]:
+    parts = [_h2("data")]
+    for fp, runs in _groups(result):
+        m = runs[0].data_manifest
+        parts.append(f"<h3>{_e(runs[0].data_name)}</h3>")
+        parts.append(
+            f"<p>Runs: {_e(', '.join(r.name for r in runs))}. Split fingerprint <code>{_e(fp or 'not recorded')}</code>.</p>"
+        )
+        if _inputs(m):
+            parts.append(
+                _html_table(["input", "format", "rows", "sha256"], _inputs(m), numeric_from=2)
+            )
+        if _steps(m):
+            parts.append(
+                "<p>Cleaning steps, in order:</p>"
+                + _html_table(STEP_HEADER, _steps(m), numeric_from=1)
+            )
+        parts.append(f"<p>Split: {_e(_split_text(m))}.</p>")
+        if _counts(m):
+            parts.append(_html_table(COUNT_HEADER, _counts(m), numeric_from=1))
+        text, bad = leakage_text(m)
+        parts.append(f'<p class="{"warn" if bad else "ok"}">{_e(text)}</p>')
+    return parts
+
+
+def _html_models(result: ComparisonResult) -> list[str]:
+    parts = [_h2("models") + '<div class="figs cards">']
+    for r in result.runs:
+        items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _recipe(r))
+        parts.append(
+            f'<figure><h3 style="margin-top:0">{_e(r.name)}</h3><p class="sub"><code>{_e(r.path)}</code></p><dl class="recipe">{items}</dl></figure>'
+        )
+    return [*parts, "</div>"]
+
+
+def _html_results(result: ComparisonResult) -> list[str]:
+    parts = [_h2("table")]
+    if not result.same_split:
+        parts.append(f'<div class="label">{_e(result_label(result))}</div>')
+    parts.append(
+        f"<p>Quality with percentile bootstrap 95% CIs over the test articles ({result.n_bootstrap:,} resamples, "
+        "seed "
+        + _e(result.seed)
+        + "); best value per column in bold. ms/article: p50 at batch size 1; articles/s: "
+        "best batch size; both with their benchmark CIs. \u201cnot measured\u201d means the run has no such file.</p>"
+    )
+    return [*parts, _results_table(result)]
+
+
+def _html_tests(result: ComparisonResult) -> list[str]:
+    if not result.same_split:
+        return [_h2("tests"), f'<p class="label">No paired tests: {_e(result_label(result))}</p>']
+    header, rows = pairwise_rows(result)
+    return [
+        _h2("tests"),
+        f"<p>McNemar's exact test on the articles where two models disagree; paired bootstrap 95% CI of the accuracy "
+        f"difference (the same resampled articles for both models); Holm correction across {len(result.pairs)} pair(s) "
+        f"at alpha = {result.alpha}.</p>",
+        _html_verdicts(result),
+        _html_table(header, rows, numeric_from=2),
+    ]
+
+
+def _html_plots(pngs: Mapping[str, bytes], captions: Mapping[str, str]) -> list[str]:
+    if not pngs:
+        return [
+            _h2("plots"),
+            "<p>No figure: no run has efficiency figures (run <code>fakenews benchmark RUN_DIR</code>).</p>",
+        ]
+    parts = [_h2("plots"), '<div class="figs">']
+    for name, png in pngs.items():
+        title = PLOT_TITLES.get(name, name)
+        # The caption (runs left out) is drawn under the plot itself; repeat it only as alt text.
+        alt = f"{title}. {captions.get(name, '')}".strip()
+        parts.append(
+            f"<figure>{_img(png, alt)}<figcaption><b>{_e(title)}</b></figcaption></figure>"
+        )
+    return [*parts, "</div>"]
+
+
+ERRORS_HEAD = (
+    "<tr><th>id</th><th>kind</th><th>P(fake)</th><th>chars</th>"
+    "<th>snippet (most confident mistakes first)</th></tr>"
+)
+
+
+def _html_errors(result: ComparisonResult) -> list[str]:
+    parts = [_h2("errors")]
+    for e in result.errors:
+        parts.append(
+            f"<h3>{_e(e.run)}</h3><p>{e.false_positives} false positives (real flagged fake), "
+            f"{e.false_negatives} false negatives (fake passed as real) of {e.n} articles.</p>"
+        )
+        if e.top:
+            rows = (
+                f'<tr><td><code>{_e(m.id)}</code></td><td>{_e(m.kind)}</td><td class="num">{m.prob_fake:.3f}</td>'
+                f'<td class="num">{_e(m.chars if m.chars is not None else "")}</td><td class="snip">{_e(m.snippet)}</td></tr>'
+                for m in e.top
+            )
+            parts.append(_scroll_table(ERRORS_HEAD, rows))
+        elif e.source is None and (e.false_positives or e.false_negatives):
+            parts.append(
+                "<p>No errors CSV in this run: snippets not available (re-run <code>fakenews evaluate</code>).</p>"
+            )
+    if result.same_split:
+        parts.append(f"<p>{_e(_missed_text(result))}</p>")
+    return parts
+
+
+def _html_cross(result: ComparisonResult) -> list[str]:
+    if not result.has_cross_dataset:
+        return [_h2("cross"), "<p>Not available: every run was evaluated on its own data set only "
+                "(<code>fakenews evaluate RUN --data OTHER_SPLIT_DIR</code> adds one).</p>"]  # fmt: skip
+    header, _rows = cross_rows(result)
+    body = []
+    for row in result.rows:
+        cells = [f"<td><b>{_e(row.run)}</b></td>"]
+        for d in result.data_sets:
+            cell = next((c for c in result.cross if c.run == row.run and c.data == d), None)
+            if cell is None:
+                cells.append('<td class="na">not evaluated</td>')
+                continue
+            cls = "num own" if cell.in_domain else "num"
+            star = " *" if cell.in_domain else ""
+            cells.append(
+                f'<td class="{cls}">{cell.accuracy:.4f}{star}<span class="ci">n = {cell.n}</span></td>'
+            )
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"
+    return [
+        _h2("cross"),
+        "<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>",
+        _scroll_table(head, body),
+    ]
+
+
+def _html_notes(result: ComparisonResult) -> list[str]:
+    items = "".join(f"<li>{_e(n)}</li>" for n in [*result.notes, *method_lines(result)])
+    return [_h2("notes") + "<ul>", items, "</ul>"]

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from fakenews.config import RunConfig
 from fakenews.io import write_json, write_text
-from fakenews.rundir import RunDir
+from fakenews.rundir import RunDir, RunKind, TrainSummary
 
 NOT_BENCHMARKED = "not measured — run `fakenews benchmark`"
 NOT_EVALUATED = "not measured — run `fakenews evaluate`"
@@ -62,8 +63,8 @@ def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_dir_name(run: RunDir, metrics: dict[str, dict[str, Any]]) -> str | None:
-    raw = run.summary.split_dir if run.summary is not None else None
+def _split_dir_name(summary: TrainSummary | None, metrics: dict[str, dict[str, Any]]) -> str | None:
+    raw = summary.split_dir if summary is not None else None
     if not raw:  # the split dir an in-domain evaluation read
         raw = next(
             (
@@ -95,32 +96,107 @@ def _leakage_notes(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class _Sources:
+    """The run dir's files a card is built from, each read once (typed where the file is)."""
+
+    name: str
+    kind: RunKind
+    config: RunConfig
+    summary: TrainSummary | None
+    manifest: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]
+    efficiency: dict[str, Any] | None
+
+    @classmethod
+    def read(cls, run: RunDir) -> _Sources:
+        return cls(
+            name=run.path.resolve().name,
+            kind=run.kind,
+            config=run.config,
+            summary=run.summary,
+            manifest=run.manifest,
+            metrics=_collect_metrics(run),
+            efficiency=_read_json(run.efficiency),
+        )
+
+    @property
+    def in_domain(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.metrics.items() if v.get("in_domain", True)}
+
+    @property
+    def cross(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.metrics.items() if not v.get("in_domain", True)}
+
+
 def build_model_card(run: RunDir | Path | str) -> ModelCard:
     """Collect every measured figure of ``run`` into a :class:`ModelCard`."""
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
-    config = run.config.to_dict()
-    manifest = run.manifest
-    summary = run.summary.to_dict() if run.summary is not None else None
-    efficiency = _read_json(run.efficiency)
-    metrics = _collect_metrics(run)
-    model_cfg = config["model"]
-    data_cfg = config["data"]
-    kind = run.kind
-    name = run.path.resolve().name
-    in_domain = {k: v for k, v in metrics.items() if v.get("in_domain", True)}
-    cross = {k: v for k, v in metrics.items() if not v.get("in_domain", True)}
+    src = _Sources.read(run)
+    card: dict[str, Any] = {
+        "model": _model_entry(src),
+        "intended_use": INTENDED_USE,
+        "out_of_scope_use": OUT_OF_SCOPE,
+        "data": _data_entry(src.manifest, _split_dir_name(src.summary, src.metrics)),
+        "training": _training_entry(src),
+        "metrics": src.metrics if src.metrics else NOT_EVALUATED,
+        "efficiency": src.efficiency if src.efficiency is not None else NOT_BENCHMARKED,
+        "limitations": _limitations(src),
+    }
+    return ModelCard(data=card, markdown=_markdown(card, src))
 
+
+# --------------------------------------------------------------------------- model_card.json
+
+
+def _model_entry(src: _Sources) -> dict[str, Any]:
+    transformer = src.kind == "transformer"
+    return {
+        "run": src.name,
+        "name": src.config.model.name,
+        "kind": src.kind,
+        "max_length": src.config.data.max_length if transformer else None,
+        "truncation": src.config.data.truncation if transformer else None,
+        "labels": {"0": "real", "1": "fake"},
+    }
+
+
+def _data_entry(manifest: dict[str, Any], split_dir: str | None) -> dict[str, Any]:
+    return {
+        "split_dir": split_dir,
+        "fingerprint": manifest.get("fingerprint"),
+        "label_mapping": manifest.get("label_mapping"),
+        "counts": manifest.get("counts"),
+        "split": manifest.get("split"),
+        "inputs": manifest.get("inputs"),
+        "cleaning_steps": manifest.get("steps"),
+        "leakage": manifest.get("leakage"),
+    }
+
+
+def _training_entry(src: _Sources) -> dict[str, Any]:
+    """The config sections that shaped this kind of run (as in ``config.yaml``) and the summary."""
+    config = src.config.to_dict()
+    own = "data" if src.kind == "transformer" else "baseline"
+    return {
+        "config": {k: config[k] for k in ("model", own, "train", "seed")},
+        "summary": src.summary.to_dict() if src.summary is not None else NOT_TRAINED,
+    }
+
+
+def _limitations(src: _Sources) -> list[str]:
     limitations = [
         "Trained on one data set: accuracy on articles from other sources, periods or topics is "
         "usually much lower (compare the cross-data-set rows of the metrics table when present).",
-        *_leakage_notes(manifest),
+        *_leakage_notes(src.manifest),
     ]
-    if kind == "transformer":
+    if src.kind == "transformer":
+        data = src.config.data
         limitations.append(
-            f"Articles are cut to {data_cfg.get('max_length', 'the configured')} tokens "
-            f"(truncation: {data_cfg.get('truncation', 'head')}); evidence later in a long article is not seen "
-            "unless evaluated with `--long chunks`."
+            f"Articles are cut to {data.max_length} tokens (truncation: {data.truncation}); "
+            "evidence later in a long article is not seen unless evaluated with `--long chunks`."
         )
+    cross = src.cross
     if not cross:
         limitations.append(
             "No cross-data-set evaluation yet: run `fakenews evaluate RUN_DIR --data OTHER_SPLIT_DIR`."
@@ -130,45 +206,10 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
             f"On {key} (another data set, n={doc.get('n')}) accuracy is {_num(doc.get('accuracy'))} "
             f"and weighted F1 {_num(doc.get('f1_weighted'))}."
         )
+    return limitations
 
-    card: dict[str, Any] = {
-        "model": {
-            "run": name,
-            "name": model_cfg.get("name"),
-            "kind": kind,
-            "max_length": data_cfg.get("max_length") if kind == "transformer" else None,
-            "truncation": data_cfg.get("truncation") if kind == "transformer" else None,
-            "labels": {"0": "real", "1": "fake"},
-        },
-        "intended_use": INTENDED_USE,
-        "out_of_scope_use": OUT_OF_SCOPE,
-        "data": {
-            "split_dir": _split_dir_name(run, metrics),
-            "fingerprint": manifest.get("fingerprint"),
-            "label_mapping": manifest.get("label_mapping"),
-            "counts": manifest.get("counts"),
-            "split": manifest.get("split"),
-            "inputs": manifest.get("inputs"),
-            "cleaning_steps": manifest.get("steps"),
-            "leakage": manifest.get("leakage"),
-        },
-        "training": {
-            "config": {
-                k: config.get(k)
-                for k in (
-                    ("model", "data", "train", "seed")
-                    if kind == "transformer"
-                    else ("model", "baseline", "train", "seed")
-                )
-                if k in config
-            },
-            "summary": summary if summary is not None else NOT_TRAINED,
-        },
-        "metrics": metrics if metrics else NOT_EVALUATED,
-        "efficiency": efficiency if efficiency is not None else NOT_BENCHMARKED,
-        "limitations": limitations,
-    }
-    return ModelCard(data=card, markdown=_markdown(card, in_domain, cross, kind))
+
+# --------------------------------------------------------------------------- README.md
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -206,38 +247,36 @@ def _front_matter(card: dict[str, Any], in_domain: dict[str, Any], kind: str) ->
         and not base.startswith(("/", ".", "scratch:"))
     ):
         meta["base_model"] = base
-    results = []
-    for key, doc in sorted(in_domain.items()):
-        if (
-            "+" in key
-        ):  # a non-default inference variant (test+chunks): in the tables, not the index
-            continue
-        values = [
-            {"type": "accuracy", "value": doc.get("accuracy"), "name": "accuracy"},
-            {"type": "f1", "value": doc.get("f1_weighted"), "name": "F1 (weighted)"},
-            {
-                "type": "precision",
-                "value": doc.get("precision_weighted"),
-                "name": "precision (weighted)",
-            },
-            {"type": "recall", "value": doc.get("recall_weighted"), "name": "recall (weighted)"},
-        ]
-        if doc.get("roc_auc") is not None:
-            values.append({"type": "roc_auc", "value": doc.get("roc_auc"), "name": "ROC-AUC"})
-        results.append(
-            {
-                "task": {"type": "text-classification", "name": "Fake-news detection"},
-                "dataset": {
-                    "name": card["data"].get("split_dir") or "training split dir",
-                    "type": "fakenews-split-dir",
-                    "split": doc.get("split", key),
-                },
-                "metrics": values,
-            }
-        )
+    dataset = card["data"].get("split_dir") or "training split dir"
+    results = [
+        _model_index_result(key, doc, dataset)
+        for key, doc in sorted(in_domain.items())
+        if "+"
+        not in key  # a non-default inference variant (test+chunks): in the tables, not the index
+    ]
     if results:
         meta["model-index"] = [{"name": card["model"]["run"], "results": results}]
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+
+
+def _model_index_result(key: str, doc: dict[str, Any], dataset: str) -> dict[str, Any]:
+    values = [
+        {"type": "accuracy", "value": doc.get("accuracy"), "name": "accuracy"},
+        {"type": "f1", "value": doc.get("f1_weighted"), "name": "F1 (weighted)"},
+        {
+            "type": "precision",
+            "value": doc.get("precision_weighted"),
+            "name": "precision (weighted)",
+        },
+        {"type": "recall", "value": doc.get("recall_weighted"), "name": "recall (weighted)"},
+    ]
+    if doc.get("roc_auc") is not None:
+        values.append({"type": "roc_auc", "value": doc.get("roc_auc"), "name": "ROC-AUC"})
+    return {
+        "task": {"type": "text-classification", "name": "Fake-news detection"},
+        "dataset": {"name": dataset, "type": "fakenews-split-dir", "split": doc.get("split", key)},
+        "metrics": values,
+    }
 
 
 METRIC_COLUMNS = (
@@ -266,20 +305,38 @@ def _metrics_table(docs: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _markdown(
-    card: dict[str, Any], in_domain: dict[str, Any], cross: dict[str, Any], kind: str
-) -> str:
+def _markdown(card: dict[str, Any], src: _Sources) -> str:
+    """``README.md``: the front matter, then one block of lines per section."""
+    sections = (
+        _title_section(card, src.kind),
+        _use_section(card),
+        _how_to_use_section(src.kind),
+        _data_section(card["data"]),
+        _training_section(src),
+        _evaluation_section(src.in_domain, src.cross),
+        _efficiency_section(card["efficiency"]),
+        ["## Limitations", "", *[f"- {item}" for item in card["limitations"]], ""],
+    )
+    lines = [_front_matter(card, src.in_domain, src.kind)]
+    for section in sections:
+        lines += section
+    return "\n".join(lines)
+
+
+def _title_section(card: dict[str, Any], kind: str) -> list[str]:
     model = card["model"]
-    data = card["data"]
-    training = card["training"]
-    lines = [
-        _front_matter(card, in_domain, kind),
+    return [
         f"# {model['run']}",
         "",
         f"A {kind} fake-news classifier (`{model.get('name')}`) trained with "
         "`fakenews` on a leakage-checked split. Labels: 0 = real, 1 = fake. "
         "Every number below was measured by `fakenews train`, `evaluate` or `benchmark` on this run.",
         "",
+    ]
+
+
+def _use_section(card: dict[str, Any]) -> list[str]:
+    return [
         "## Intended use",
         "",
         card["intended_use"],
@@ -288,31 +345,38 @@ def _markdown(
         "",
         *[f"- {item}" for item in card["out_of_scope_use"]],
         "",
+    ]
+
+
+def _how_to_use_section(kind: str) -> list[str]:
+    if kind != "transformer":
+        return [
+            "## How to use",
+            "",
+            '`fakenews predict RUN_DIR "text"` or `fakenews serve RUN_DIR`.',
+            "",
+        ]
+    return [
         "## How to use",
         "",
-    ]
-    if kind == "transformer":
-        lines += [
-            "```python",
-            "from transformers import pipeline",
-            'clf = pipeline("text-classification", model="model")  # the model/ folder of this run',
-            'clf("Title of the article. Body of the article ...", truncation=True)',
-            "```",
-            "",
-            'or `fakenews predict RUN_DIR "text"` / `fakenews serve RUN_DIR`.',
-        ]
-    else:
-        lines += ['`fakenews predict RUN_DIR "text"` or `fakenews serve RUN_DIR`.']
-    lines += [
+        "```python",
+        "from transformers import pipeline",
+        'clf = pipeline("text-classification", model="model")  # the model/ folder of this run',
+        'clf("Title of the article. Body of the article ...", truncation=True)',
+        "```",
         "",
+        'or `fakenews predict RUN_DIR "text"` / `fakenews serve RUN_DIR`.',
+        "",
+    ]
+
+
+def _data_section(data: dict[str, Any]) -> list[str]:
+    mapping = data.get("label_mapping") or {"0": "real", "1": "fake"}
+    lines = [
         "## Data",
         "",
         f"- Split dir: `{data.get('split_dir') or 'not recorded'}`, fingerprint `{data.get('fingerprint')}`",
-        "- Labels: "
-        + ", ".join(
-            f"{k} = {v}"
-            for k, v in (data.get("label_mapping") or {"0": "real", "1": "fake"}).items()
-        ),
+        "- Labels: " + ", ".join(f"{k} = {v}" for k, v in mapping.items()),
     ]
     split = data.get("split")
     if isinstance(split, dict):
@@ -329,68 +393,69 @@ def _markdown(
     counts = data.get("counts")
     if isinstance(counts, dict) and counts:
         lines += ["", "| split | articles | fake | real |", "|---|---:|---:|---:|"]
-        for name, c in counts.items():
-            if isinstance(c, dict):
-                lines.append(
-                    f"| {name} | {_num(c.get('total'))} | {_num(c.get('fake'))} | {_num(c.get('real'))} |"
-                )
+        lines += [
+            f"| {name} | {_num(c.get('total'))} | {_num(c.get('fake'))} | {_num(c.get('real'))} |"
+            for name, c in counts.items()
+            if isinstance(c, dict)
+        ]
     steps = data.get("cleaning_steps")
     if isinstance(steps, list) and steps:
-        lines += [
-            "",
-            "Cleaning: "
-            + "; ".join(
-                f"{s.get('name')} removed {s.get('removed')}" for s in steps if isinstance(s, dict)
-            )
-            + ".",
-        ]
-    lines += ["", "## Training", ""]
-    cfg = training["config"]
-    train_cfg = cfg.get("train") or {}
-    if kind != "transformer":  # the baseline uses its own section and only train.metric
-        train_cfg = {f"baseline.{k}": v for k, v in (cfg.get("baseline") or {}).items()} | {
-            "train.metric": train_cfg.get("metric")
-        }
-    else:
-        train_cfg = {f"train.{k}": v for k, v in train_cfg.items()}
-    if train_cfg:
-        lines += ["| setting | value |", "|---|---|"]
-        lines += [f"| {k} | {_setting(v)} |" for k, v in train_cfg.items()]
-        for k in ("max_length", "truncation"):
-            if model.get(k) is not None:
-                lines.append(f"| data.{k} | {model[k]} |")
-        if "seed" in cfg:
-            lines.append(f"| seed | {cfg['seed']} |")
-        lines.append("")
-    summary = training["summary"]
-    if isinstance(summary, dict):
-        runtime = summary.get("train_runtime_s")
-        minutes = runtime / 60 if isinstance(runtime, int | float) else None
-        best = summary.get("best_checkpoint")
-        what = (
-            f"Trained for {_num(summary.get('epochs_completed'), 2)} epochs / {_num(summary.get('global_step'))} steps"
-            if kind == "transformer"
-            else "Fitted"
-            + (
-                f" (C = {_setting(summary['chosen_C'])})"
-                if summary.get("chosen_C") is not None
-                else ""
-            )
+        removed = "; ".join(
+            f"{s.get('name')} removed {s.get('removed')}" for s in steps if isinstance(s, dict)
         )
-        lines.append(
-            f"{what} in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.get('train_articles_per_s'), 1)} articles/s) "
-            f"on {summary.get('device', '?')}"
-            + (f"; best checkpoint `{best}`" if best else "")
-            + (
-                f"; best validation {summary.get('metric', 'metric')} {_num(summary.get('best_metric'))}"
-                if summary.get("best_metric") is not None
-                else ""
-            )
-            + "."
-        )
+        lines += ["", f"Cleaning: {removed}."]
+    return [*lines, ""]
+
+
+def _training_section(src: _Sources) -> list[str]:
+    config = src.config.to_dict()
+    if src.kind == "transformer":
+        settings = {f"train.{k}": v for k, v in config["train"].items()}
+        settings["data.max_length"] = src.config.data.max_length
+        settings["data.truncation"] = src.config.data.truncation
+    else:  # the baseline uses its own section and only train.metric
+        settings = {f"baseline.{k}": v for k, v in config["baseline"].items()}
+        settings["train.metric"] = src.config.train.metric
+    rows = [f"| {k} | {_setting(v)} |" for k, v in settings.items()]
+    return [
+        "## Training",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *rows,
+        f"| seed | {src.config.seed} |",
+        "",
+        _summary_line(src.summary, src.kind),
+        "",
+    ]
+
+
+def _summary_line(summary: TrainSummary | None, kind: str) -> str:
+    if summary is None:
+        return f"Training summary: {NOT_TRAINED}."
+    runtime = summary.train_runtime_s
+    minutes = runtime / 60 if isinstance(runtime, int | float) else None
+    if kind == "transformer":
+        what = f"Trained for {_num(summary.epochs_completed, 2)} epochs / {_num(summary.global_step)} steps"
     else:
-        lines.append(f"Training summary: {summary}.")
-    lines += ["", "## Evaluation", ""]
+        chosen = summary.chosen_C
+        what = "Fitted" + (f" (C = {_setting(chosen)})" if chosen is not None else "")
+    best = summary.best_checkpoint
+    return (
+        f"{what} in {_num(runtime, 1)} s ({_num(minutes, 1)} min, {_num(summary.train_articles_per_s, 1)} articles/s) "
+        f"on {summary.device}"
+        + (f"; best checkpoint `{best}`" if best else "")
+        + (
+            f"; best validation {summary.metric} {_num(summary.best_metric)}"
+            if summary.best_metric is not None
+            else ""
+        )
+        + "."
+    )
+
+
+def _evaluation_section(in_domain: dict[str, Any], cross: dict[str, Any]) -> list[str]:
+    lines = ["## Evaluation", ""]
     if in_domain:
         lines += ["Held-out split(s) of the training data set:", "", *_metrics_table(in_domain), ""]
         for key, doc in sorted(in_domain.items()):
@@ -411,64 +476,50 @@ def _markdown(
             *_metrics_table(cross),
             "",
         ]
-    lines += ["## Efficiency", ""]
-    eff = card["efficiency"]
-    if isinstance(eff, dict):
+    return lines
 
-        def ci(name: str, digits: int = 2) -> str:
-            bounds = eff.get(f"{name}_ci")
-            return (
-                f" (95% CI {_num(bounds[0], digits)}–{_num(bounds[1], digits)})"
-                if isinstance(bounds, list) and len(bounds) == 2
-                else ""
-            )
 
-        rows = [
+def _efficiency_section(eff: dict[str, Any] | str) -> list[str]:
+    if not isinstance(eff, dict):
+        return ["## Efficiency", "", f"Efficiency: {eff}.", ""]
+    rows = [f"| {a} | {b} |" for a, b in _efficiency_rows(eff)]
+    return ["## Efficiency", "", "| figure | value |", "|---|---|", *rows, ""]
+
+
+def _ci(eff: dict[str, Any], name: str, digits: int = 2) -> str:
+    bounds = eff.get(f"{name}_ci")
+    if isinstance(bounds, list) and len(bounds) == 2:
+        return f" (95% CI {_num(bounds[0], digits)}–{_num(bounds[1], digits)})"
+    return ""
+
+
+def _efficiency_rows(eff: dict[str, Any]) -> list[tuple[str, str]]:
+    length = f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles"
+    rows = [
+        ("parameters (total / trainable)", f"{_num(eff.get('params_total'))} / {_num(eff.get('params_trainable'))}"),
+        ("size on disk (model/)", f"{_num(eff.get('size_mb'), 1)} MB"),
+        ("weights in memory", f"{_num(eff.get('memory_mb'), 1)} MB"),
+        ("latency, batch 1, p50", f"{_num(eff.get('latency_ms_p50'), 2)} ms{_ci(eff, 'latency_ms_p50')}"),
+        ("latency, batch 1, p95", f"{_num(eff.get('latency_ms_p95'), 2)} ms{_ci(eff, 'latency_ms_p95')}"),
+        ("throughput", f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}"
+                       f"{_ci(eff, 'throughput_per_s', 1)}"),
+        ("measured on", f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, "
+                        f"torch {eff.get('torch_version')}"),
+        ("inference path", f"`{eff.get('path')}`, {length}, {eff.get('n_articles')} real articles"),
+    ]  # fmt: skip
+    flops = eff.get("achieved_flops_per_s")
+    if isinstance(flops, int | float):
+        mfu = eff.get("mfu")
+        rows.append(
             (
-                "parameters (total / trainable)",
-                f"{_num(eff.get('params_total'))} / {_num(eff.get('params_trainable'))}",
-            ),
-            ("size on disk (model/)", f"{_num(eff.get('size_mb'), 1)} MB"),
-            ("weights in memory", f"{_num(eff.get('memory_mb'), 1)} MB"),
-            (
-                "latency, batch 1, p50",
-                f"{_num(eff.get('latency_ms_p50'), 2)} ms{ci('latency_ms_p50')}",
-            ),
-            (
-                "latency, batch 1, p95",
-                f"{_num(eff.get('latency_ms_p95'), 2)} ms{ci('latency_ms_p95')}",
-            ),
-            (
-                "throughput",
-                f"{_num(eff.get('throughput_per_s'), 1)} articles/s at batch {eff.get('batch_size')}{ci('throughput_per_s', 1)}",
-            ),
-            (
-                "measured on",
-                f"{eff.get('device')} ({eff.get('device_name', '')}), {eff.get('torch_threads')} threads, torch {eff.get('torch_version')}",
-            ),
-            (
-                "inference path",
-                f"`{eff.get('path')}`, "
-                + (f"max_length {eff['max_length']}" if eff.get("max_length") else "whole articles")
-                + f", {eff.get('n_articles')} real articles",
-            ),
-        ]
-        if isinstance(eff.get("achieved_flops_per_s"), int | float):
-            mfu = eff.get("mfu")
-            rows.append(
-                (
-                    "achieved model FLOP/s",
-                    f"{eff['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s"
-                    + (f" (MFU {100 * mfu:.1f}%)" if isinstance(mfu, int | float) else ""),
-                )
+                "achieved model FLOP/s",
+                f"{flops / 1e9:.1f} GFLOP/s"
+                + (f" (MFU {100 * mfu:.1f}%)" if isinstance(mfu, int | float) else ""),
             )
-        if eff.get("peak_memory_mb") is not None:
-            rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
-        lines += ["| figure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
-    else:
-        lines += [f"Efficiency: {eff}.", ""]
-    lines += ["## Limitations", "", *[f"- {item}" for item in card["limitations"]], ""]
-    return "\n".join(lines)
+        )
+    if eff.get("peak_memory_mb") is not None:
+        rows.append(("CUDA peak memory", f"{_num(eff.get('peak_memory_mb'), 1)} MB"))
+    return rows
 
 
 def write_model_card(run: RunDir | Path | str) -> list[Path]:
