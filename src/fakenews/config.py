@@ -313,7 +313,7 @@ class RunConfig:
 
     def diff(self, other: RunConfig) -> list[str]:
         """Dotted keys whose values differ between two configs (for ``--resume``)."""
-        mine, theirs = _flatten(self.to_dict()), _flatten(other.to_dict())
+        mine, theirs = flatten_keys(self.to_dict()), flatten_keys(other.to_dict())
         return [k for k in mine if mine.get(k) != theirs.get(k)]
 
 
@@ -322,7 +322,7 @@ class RunConfig:
 
 def valid_keys() -> list[str]:
     """Every dotted key a config may set (``model.name``, ``train.learning_rate``, ``seed``, ...)."""
-    return list(_flatten(RunConfig().to_dict()))
+    return list(flatten_keys(RunConfig().to_dict()))
 
 
 def load_yaml(path: Path | str) -> dict[str, Any]:
@@ -413,11 +413,12 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, *, where: str) -> No
     node[parts[-1]] = value
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_keys(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"epochs": 3}}`` -> ``{"train.epochs": 3}``."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten_keys(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
@@ -543,13 +544,6 @@ def resolve_config(
     if not items:
         return base
     return base.with_overrides({**items, **identity}, where="--set")
-
-
-def dump_config(config: RunConfig, path: Path) -> None:
-    """Write ``config.yaml`` atomically."""
-    from fakenews.io import write_text
-
-    write_text(path, config.to_yaml())
 
 
 def load_config(path: Path | str) -> RunConfig:

@@ -36,9 +36,9 @@ import transformers  # resolves its names lazily: transformers.Trainer (~4 s) lo
 from accelerate import PartialState
 
 from fakenews.cache import TOKENIZED, TOKENIZERS, cache_dir
-from fakenews.config import RunConfig, dump_config, load_config, resolve_config
+from fakenews.config import RunConfig, flatten_keys, load_config, resolve_config
 from fakenews.errors import FakeNewsError
-from fakenews.io import atomic_dir, write_json
+from fakenews.io import atomic_dir, write_json, write_text
 from fakenews.metrics import classification_metrics, decide, softmax
 from fakenews.models.baseline import TfidfLogReg
 from fakenews.models.build import (
@@ -149,7 +149,7 @@ def check_resume(run: RunDir, config: RunConfig, split: SplitDir) -> None:
     stored = load_config(run.config_file)
     diff = stored.diff(config)
     if diff:
-        old, new = _flat(stored.to_dict()), _flat(config.to_dict())
+        old, new = flatten_keys(stored.to_dict()), flatten_keys(config.to_dict())
         shown = "; ".join(f"{k}: run has {old.get(k)!r}, now {new.get(k)!r}" for k in diff[:3])
         raise FakeNewsError(
             f"cannot resume {run.path}: the config differs ({shown}); resume with the run's own --model/--config/--set "
@@ -161,16 +161,6 @@ def check_resume(run: RunDir, config: RunConfig, split: SplitDir) -> None:
             f"cannot resume {run.path}: it was trained on data with fingerprint {old_fp} but {split.path} has "
             f"{split.fingerprint}; resume with the run's own split dir or start a new --out."
         )
-
-
-def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        if isinstance(v, Mapping):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -242,7 +232,7 @@ def _start_run_dir(
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
     if not resume:
-        dump_config(config, run.config_file)
+        write_text(run.config_file, config.to_yaml())
         write_json(run.data_manifest, split.manifest)
         run.history.unlink(missing_ok=True)
 
@@ -453,7 +443,9 @@ def tokenize_split(
     cache_file = folder / f"{name}-{key}.arrow"
 
     def _encode(batch: dict[str, list[Any]]) -> dict[str, Any]:
-        enc = encode(tokenizer, batch["text"], max_length=d.max_length, truncation=d.truncation)
+        enc: dict[str, Any] = dict(
+            encode(tokenizer, batch["text"], max_length=d.max_length, truncation=d.truncation)
+        )
         enc["length"] = [len(ids) for ids in enc["input_ids"]]
         return enc
 

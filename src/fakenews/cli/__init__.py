@@ -14,14 +14,22 @@ transformers, pandas or matplotlib.
 
 from __future__ import annotations
 
+import csv
+import os
 import platform
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from typer._click import exceptions as click_exc  # typer 0.29 vendors click
 
 from fakenews import __version__
+from fakenews.cache import cache_dir
 from fakenews.cli import (
     compare_cmd,
     data_cmd,
@@ -89,29 +97,75 @@ for _module in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point. Returns the exit code (0 ok, 1 user error, 2 check failed)."""
+    """Console-script entry point. Returns the exit code (0 ok, 1 user error, 2 check failed,
+    130 interrupted). Nothing reaches the terminal as a traceback: a bug is one line naming the
+    log file that holds it."""
     console = stderr_console()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="fakenews")
-    except FakeNewsError as exc:
-        console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return _exit(1, argv)
-    except typer.Abort:
-        console.print("error: interrupted.", markup=False, highlight=False)
-        return _exit(1, argv)
     except typer.Exit as exc:
         return _exit(exc.exit_code, argv)
     except click_exc.NoArgsIsHelpError as exc:
         exc.show()
         return _exit(0, argv)
-    except click_exc.ClickException as exc:
-        # Usage errors (unknown option, missing argument, bad value) are user errors too.
-        console.print(
-            f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True
+    except (typer.Abort, KeyboardInterrupt):
+        _say(
+            console,
+            "interrupted (Ctrl-C); outputs are written atomically, so none is half-written.",
         )
+        return _exit(130, argv)
+    except BaseException as exc:  # the last line of defence: one line, never a traceback
+        if isinstance(exc, SystemExit):
+            raise
+        _say(console, _one_line(exc))
         return _exit(1, argv)
     code = result if isinstance(result, int) else 0
     return _exit(code, argv)
+
+
+def _say(console: Console, message: str) -> None:
+    console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The one error line for ``exc``: ours as they are, usage errors, then the usual failures of
+    files and memory, and anything else as an internal error whose traceback goes to a log."""
+    if isinstance(exc, FakeNewsError):
+        return str(exc)
+    if isinstance(exc, click_exc.ClickException):
+        # Usage errors (unknown option, missing argument, bad value) are user errors too.
+        return exc.format_message()
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot use{where}: {exc.strerror or exc}; check the path, its permissions and the free disk space."
+    if isinstance(exc, UnicodeError):
+        return f"text that is not valid UTF-8 ({exc}); re-encode the input as UTF-8."
+    if isinstance(exc, csv.Error):
+        return (
+            f"the input is not readable as CSV ({exc}); check its format, quoting and line endings."
+        )
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to read; flatten it (e.g. JSON objects of plain fields)."
+    if isinstance(exc, MemoryError):
+        return "out of memory; use a smaller --batch-size or --chunk-size, or a machine with more memory."
+    return f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); please report it with {_crash_log(exc)}"
+
+
+def _crash_log(exc: BaseException) -> str:
+    """Write the traceback to a log under the cache root (else the temp dir); its path."""
+    text = "".join(traceback.format_exception(exc))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for folder in (cache_dir("logs"), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"fakenews-crash-{stamp}-{os.getpid()}.log"
+            path.write_text(
+                f"fakenews {__version__}: {' '.join(sys.argv)}\n{text}", encoding="utf-8"
+            )
+            return f"the log at {path}"
+        except OSError:
+            continue
+    return "the traceback below the command that failed (no log could be written)"
 
 
 def _exit(code: int, argv: list[str] | None) -> int:

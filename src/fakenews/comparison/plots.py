@@ -113,7 +113,7 @@ def accuracy_latency_figure(
     front.sort(key=_latency)
     if len(front) > 1:
         ax.step(
-            [_latency(r) for r in front], [r.quality["accuracy"].value for r in front],
+            [_latency(r) for r in front], np.array([r.quality["accuracy"].value for r in front], dtype=float),
             where="post", color=FRONT, linestyle="--", linewidth=1.2, zorder=2,
         )  # fmt: skip
     ax.plot(
