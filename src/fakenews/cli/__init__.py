@@ -96,6 +96,9 @@ for _module in COMMAND_MODULES:
     _module.register(app)
 
 
+INTERRUPTED = "interrupted (Ctrl-C); outputs are written atomically, so none is half-written."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns the exit code (0 ok, 1 user error, 2 check failed,
     130 interrupted). Nothing reaches the terminal as a traceback: a bug is one line naming the
@@ -104,15 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="fakenews")
     except typer.Exit as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl-C into Exit(130)
+            _say(console, INTERRUPTED)
         return _exit(exc.exit_code, argv)
     except click_exc.NoArgsIsHelpError as exc:
         exc.show()
         return _exit(0, argv)
     except (typer.Abort, KeyboardInterrupt):
-        _say(
-            console,
-            "interrupted (Ctrl-C); outputs are written atomically, so none is half-written.",
-        )
+        _say(console, INTERRUPTED)
         return _exit(130, argv)
     except BaseException as exc:  # the last line of defence: one line, never a traceback
         if isinstance(exc, SystemExit):
@@ -120,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(console, _one_line(exc))
         return _exit(1, argv)
     code = result if isinstance(result, int) else 0
+    if code == 130:  # typer answers Ctrl-C with exit code 130 and no word
+        _say(console, INTERRUPTED)
     return _exit(code, argv)
 
 
