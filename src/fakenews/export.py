@@ -164,8 +164,7 @@ def export_onnx(
             ``model.int8.onnx``).
         max_drop: largest accepted accuracy drop of the export against PyTorch on ``split``,
             in percentage points (default 1.0); a larger drop is refused.
-        keep_worse: keep an export whose accuracy dropped by more than ``max_drop`` (default
-            False; ``--keep-worse``).
+        keep_worse: keep an export whose accuracy dropped more than ``max_drop`` (``--keep-worse``).
         data: split dir to score on; default the one the run was trained on.
         split: ``test`` (default), ``validation`` or ``train``.
         batch_size: texts per forward pass for both backends; default 8 (the CPU default).

@@ -161,8 +161,7 @@ def predict_file(
             else ``text`` (with ``title`` prepended when present).
         id_column: column/field with ids (default ``id``); row numbers when absent.
         options: how to predict, as in :func:`predict_texts`.
-        chunk_size: rows per read-predict-write step (default 1000); memory depends on it,
-            not on the file's length.
+        chunk_size: rows per read-predict-write step (default 1000): memory depends on it alone.
         quiet: no progress bar when True (default).
         predictor: an already loaded predictor (default None: load the run's).
         stdin: stream read for ``-`` (default ``sys.stdin``).

@@ -147,47 +147,22 @@ def leakage(
     rows = pd.concat(parts, ignore_index=True)
     ids = rows["id"].astype(str).tolist()
     split = rows["_split"].tolist()
-    pairs: list[LeakPair] = []
-    exact_within = 0
-    same_exact: set[tuple[int, int]] = set()
     if normalized is None:
         normalized = normalize_rows(
             rows["title"].astype(str).tolist(), rows["text"].astype(str).tolist()
         )
-    for group in exact_groups(normalized):
-        for a, b in itertools.combinations(group, 2):
-            same_exact.add((a, b))
-            if split[a] == split[b]:
-                exact_within += 1
-            else:
-                pairs.append(LeakPair("exact", ids[a], split[a], ids[b], split[b]))
+    pairs, exact_within, same_exact = _exact_pairs(normalized, ids, split)
     exact_cross = len(pairs)
     near_cross: int | None = None
     near_within: int | None = None
     if near_threshold > 0:
-        near_cross = near_within = 0
-        found = (
-            near_pairs(
-                normalized.combined,
-                threshold=near_threshold,
-                num_perm=num_perm,
-                quiet=quiet,
+        if near is None:
+            near = near_pairs(
+                normalized.combined, threshold=near_threshold, num_perm=num_perm, quiet=quiet
             )
-            if near is None
-            else near
-        )
-        for pair in found:
-            if (pair.a, pair.b) in same_exact:
-                continue
-            if split[pair.a] == split[pair.b]:
-                near_within += 1
-            else:
-                near_cross += 1
-                pairs.append(
-                    LeakPair(
-                        "near", ids[pair.a], split[pair.a], ids[pair.b], split[pair.b], pair.jaccard
-                    )
-                )
+        near_found, near_within = _near_pairs(near, same_exact, ids, split)
+        near_cross = len(near_found)
+        pairs += near_found
     return Leakage(
         exact_cross_split=exact_cross,
         near_cross_split=near_cross,
@@ -196,6 +171,43 @@ def leakage(
         near_threshold=near_threshold,
         pairs=tuple(pairs),
     )
+
+
+def _exact_pairs(
+    normalized: NormalizedRows, ids: list[str], split: list[str]
+) -> tuple[list[LeakPair], int, set[tuple[int, int]]]:
+    """Exact-duplicate pairs across splits, the count within splits, and every duplicate pair."""
+    pairs: list[LeakPair] = []
+    within = 0
+    same: set[tuple[int, int]] = set()
+    for group in exact_groups(normalized):
+        for a, b in itertools.combinations(group, 2):
+            same.add((a, b))
+            if split[a] == split[b]:
+                within += 1
+            else:
+                pairs.append(LeakPair("exact", ids[a], split[a], ids[b], split[b]))
+    return pairs, within, same
+
+
+def _near_pairs(
+    found: Sequence[NearPair], same_exact: set[tuple[int, int]], ids: list[str], split: list[str]
+) -> tuple[list[LeakPair], int]:
+    """Near-duplicate pairs across splits (exact ones left out) and the count within splits."""
+    pairs: list[LeakPair] = []
+    within = 0
+    for pair in found:
+        if (pair.a, pair.b) in same_exact:
+            continue
+        if split[pair.a] == split[pair.b]:
+            within += 1
+        else:
+            pairs.append(
+                LeakPair(
+                    "near", ids[pair.a], split[pair.a], ids[pair.b], split[pair.b], pair.jaccard
+                )
+            )
+    return pairs, within
 
 
 def audit(

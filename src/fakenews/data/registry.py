@@ -207,16 +207,7 @@ def fetch(
             None,
         )
         if local is not None:
-            try:
-                # pooch would log this copy as "Downloading file ... from <url>": untrue, so
-                # its log is kept to warnings here, whatever --quiet says.
-                with _pooch_log(quiet=True):
-                    pup.fetch(rel, downloader=_copier(local))
-            except ValueError as exc:
-                raise FakeNewsError(
-                    f"mirror file {local} does not match the registry's {known.partition(':')[0]} for {name} "
-                    f"({str(exc).splitlines()[0]}); the mirror holds another version: replace the file."
-                ) from None
+            _from_mirror(pup, rel, local, known, name)
             counts["mirror"] += 1
             continue
         if offline:
@@ -228,26 +219,30 @@ def fetch(
                 pup.fetch(rel, downloader=network)
         except Exception as exc:  # requests' connection errors, HTTP errors, hash mismatch
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            why = f"failed ({type(exc).__name__}: {reason})"
             raise FakeNewsError(
-                _not_found(
-                    spec,
-                    rel,
-                    cache,
-                    mirrors,
-                    pup.get_url(rel),
-                    f"failed ({type(exc).__name__}: {reason})",
-                )
+                _not_found(spec, rel, cache, mirrors, pup.get_url(rel), why)
             ) from None
         counts["network"] += 1
     logger.info(
         "%s: %d file(s) from the cache, %d from a mirror, %d downloaded, in %s",
-        name,
-        counts["cache"],
-        counts["mirror"],
-        counts["network"],
-        cache,
-    )
+        name, counts["cache"], counts["mirror"], counts["network"], cache,
+    )  # fmt: skip
     return cache / spec.entry if spec.entry else cache
+
+
+def _from_mirror(pup: Any, rel: str, local: Path, known: str, name: str) -> None:
+    """Copy ``rel`` from a mirror file into the cache, hash-checked by pooch."""
+    try:
+        # pooch would log this copy as "Downloading file ... from <url>": untrue, so
+        # its log is kept to warnings here, whatever --quiet says.
+        with _pooch_log(quiet=True):
+            pup.fetch(rel, downloader=_copier(local))
+    except ValueError as exc:
+        raise FakeNewsError(
+            f"mirror file {local} does not match the registry's {known.partition(':')[0]} for {name} "
+            f"({str(exc).splitlines()[0]}); the mirror holds another version: replace the file."
+        ) from None
 
 
 def _not_found(

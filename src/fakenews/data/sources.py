@@ -646,26 +646,7 @@ def _read_fakenewsnet(path: Path, options: ReadOptions, fmt: str) -> Source:
             for file in jsons:
                 data = file.read_bytes()
                 files.append((str(file.relative_to(path)), data))
-                try:
-                    record = json.loads(data.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise FakeNewsError(
-                        f"FakeNewsNet file {file} is not valid UTF-8 JSON ({exc}); re-download it."
-                    ) from None
-                if not isinstance(record, dict):
-                    raise FakeNewsError(
-                        f"FakeNewsNet file {file} holds a JSON {type(record).__name__}; expected an object with title and text."
-                    )
-                # Only title and text: the presence of any other key depends on the class.
-                rows.append(
-                    {
-                        "id": file.name.removesuffix(".json").removesuffix("-Webpage"),
-                        "title": _json_cell(record.get("title")),
-                        "text": _json_cell(record.get("text")),
-                        "label": label,
-                        "source": root.name.lower(),
-                    }
-                )
+                rows.append(_fakenewsnet_row(file, data, label, root.name.lower()))
     frame = pd.DataFrame(rows, columns=list(CANONICAL))
     seen = {
         folder: {"label": label, "rows": int((frame["label"] == label).sum())}
@@ -680,6 +661,28 @@ def _read_fakenewsnet(path: Path, options: ReadOptions, fmt: str) -> Source:
         files=len(files),
         label_values=seen,
     )
+
+
+def _fakenewsnet_row(file: Path, data: bytes, label: int, source: str) -> dict[str, Any]:
+    """One FakeNewsNet ``<id>-Webpage.json`` as a row (only title and text: the presence of any
+    other key depends on the class)."""
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FakeNewsError(
+            f"FakeNewsNet file {file} is not valid UTF-8 JSON ({exc}); re-download it."
+        ) from None
+    if not isinstance(record, dict):
+        raise FakeNewsError(
+            f"FakeNewsNet file {file} holds a JSON {type(record).__name__}; expected an object with title and text."
+        )
+    return {
+        "id": file.name.removesuffix(".json").removesuffix("-Webpage"),
+        "title": _json_cell(record.get("title")),
+        "text": _json_cell(record.get("text")),
+        "label": label,
+        "source": source,
+    }
 
 
 def _read_liar_tsv(
