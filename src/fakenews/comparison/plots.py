@@ -66,8 +66,9 @@ def bar_figure(
     ax = fig.add_subplot()
     yerr = None
     if errors:
-        low = [measured[k] - errors[k][0] if errors.get(k) else 0.0 for k in names]  # type: ignore[index]
-        high = [errors[k][1] - measured[k] if errors.get(k) else 0.0 for k in names]  # type: ignore[index]
+        bounds = {k: ci for k in names if (ci := errors.get(k)) is not None}
+        low = [measured[k] - bounds[k][0] if k in bounds else 0.0 for k in names]
+        high = [bounds[k][1] - measured[k] if k in bounds else 0.0 for k in names]
         yerr = np.clip(np.array([low, high]), 0, None)
     bars = ax.bar(
         range(len(names)), heights, color=BAR, yerr=yerr, capsize=4 if yerr is not None else 0
