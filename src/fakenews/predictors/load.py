@@ -10,8 +10,6 @@ from typing import Any
 from fakenews.errors import FakeNewsError
 from fakenews.predictors.base import InferenceOptions, Predictor, Windowing
 from fakenews.predictors.baseline import BaselinePredictor
-from fakenews.predictors.onnx import OnnxPredictor
-from fakenews.predictors.transformer import TransformerPredictor
 from fakenews.rundir import RunDir
 
 logger = logging.getLogger(__name__)
@@ -61,6 +59,10 @@ def load_predictor(
         if options.long == "chunks":
             logger.info("the TF-IDF baseline reads whole articles; --long chunks changes nothing")
         return BaselinePredictor(run.model, batch_size=options.batch_size, quiet=quiet)
+    # torch and transformers are heavy (~150 MB resident, seconds to import) and the baseline
+    # never needs them: they load with the first transformer run.
+    from fakenews.predictors.transformer import TransformerPredictor
+
     return TransformerPredictor(
         run.model,
         windowing=windowing_for(run, options),
@@ -86,6 +88,8 @@ def load_onnx_predictor(
             f"{folder} does not exist; --backend onnx needs the ONNX export: "
             f"run `fakenews export {run.path} --format onnx` first."
         )
+    from fakenews.predictors.onnx import OnnxPredictor  # transformers' tokenizer: see above
+
     return OnnxPredictor(
         folder,
         windowing=windowing_for(run, options),
