@@ -16,6 +16,7 @@ from fakenews.data.dedup import normalize, text_hash
 from fakenews.errors import FakeNewsError
 from fakenews.splits import load_split_dir
 from fakenews.study import load_study, run_study
+from fakenews.study.report import Summary
 from fakenews.study.run import CSV_COLUMNS
 
 COPIED = 4
@@ -140,6 +141,25 @@ def test_a_run_cut_short_is_trained_again_and_nothing_else(study_dir: Path, tmp_
     assert (result.prepared, result.trained) == (0, 1)
     pd.testing.assert_frame_equal(
         result.table, pd.read_csv(study_dir / "report" / "generalization.csv")
+    )
+
+
+def test_protocols_that_share_runs_report_the_same_figures(study_dir: Path) -> None:
+    markdown = (study_dir / "report" / "report.md").read_text(encoding="utf-8")
+    rows = {
+        line.split(" | ")[1]: line.split(" | ")[2:]
+        for line in markdown.splitlines()
+        if line.startswith("| tfidf-logreg")
+    }
+    # two trainable sets: leave-one-out trains on each alone, exactly the in-domain runs
+    assert rows["in_domain"] == rows["leave_one_out"]
+
+
+def test_a_verdict_says_how_many_points_a_model_loses_out_of_domain() -> None:
+    summary = Summary("minilm-l6", "in_domain", 2, 0.8, 0.57, (0.52, 0.61), 23.0)
+    assert summary.verdict() == (
+        "minilm-l6 (in-domain) loses 23 pt on data sets it was not trained on: "
+        "0.80 in-domain vs 0.57 out-of-domain (95% CI 0.52–0.61)."
     )
 
 

@@ -24,10 +24,13 @@ StudyOut = Annotated[
 def study_command(study_file: StudyArg, out: StudyOut, quiet: Quiet = False) -> None:
     """Prepare, train and evaluate across data sets: report/generalization.csv and report.html."""
     from fakenews.study import load_study, run_study
+    from fakenews.study.report import summarize
 
     configure_logging(quiet=quiet)
     study = load_study(study_file)
     result = run_study(study, out, quiet=quiet)
+    for summary in summarize(result.cells):
+        typer.echo(summary.verdict())
     typer.echo(
         f"trained {result.trained}, evaluated {result.evaluated} "
         f"({len(result.cells)} rows): {out / 'report' / 'report.html'}"

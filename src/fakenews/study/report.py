@@ -89,7 +89,8 @@ def summarize(cells: Sequence[Any]) -> list[Summary]:
     for model, protocol in keys:
         mine = [c for c in cells if c.model == model and c.protocol == protocol]
         inside = [c.accuracy for c in mine if c.in_domain]
-        outside = [c for c in mine if not c.in_domain]
+        # sorted, so that equal cells listed under two protocols get equal CIs
+        outside = sorted((c for c in mine if not c.in_domain), key=lambda c: (c.train, c.test))
         in_acc = float(np.mean(inside)) if inside else None
         out_acc = float(np.mean([c.accuracy for c in outside])) if outside else None
         ci = mean_accuracy_ci([_correct(c.predictions) for c in outside]) if outside else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,6 @@ class Study:
     datasets: tuple[DatasetSpec, ...]
     models: tuple[ModelSpec, ...]
     protocols: tuple[str, ...] = ("in_domain",)
-    raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def trainable(self) -> tuple[str, ...]:
@@ -183,9 +182,7 @@ def load_study(path: Path | str) -> Study:
             f"expected a study file at {path}, found nothing there; check the path."
         )
     try:
-        raw = yaml.load(
-            path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader
-        )
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FakeNewsError as exc:
         raise FakeNewsError(f"study file {path}: {exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -220,7 +217,7 @@ def parse_study(raw: Mapping[str, Any], path: Path) -> Study:
                 f"{where}: protocol {protocol!r} needs at least two trainable data sets, found "
                 f"one ({trainable[0]}); add another data set without test_only or drop {protocol}."
             )
-    return Study(path, datasets, models, protocols, dict(raw))
+    return Study(path, datasets, models, protocols)
 
 
 def _datasets(raw: Any, path: Path) -> tuple[DatasetSpec, ...]:
