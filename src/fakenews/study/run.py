@@ -1,0 +1,328 @@
+"""``study``: prepare every data set once, pool train sets, train each (train set, model), evaluate
+each run on every data set's test split, and write the tidy ``generalization.csv`` and the report.
+
+::
+
+    DIR/
+      study.json                  the validated study (a rerun must match it)
+      data/NAME/                  each data set prepared once (test_only: split 0,0,1)
+      train/A+B/                  a training split dir: the members' train/validation (test: theirs),
+                                  minus every article whose text is in any data set's test split
+      runs/A+B/MODEL/             a run dir (train → evaluate on data/NAME for every NAME)
+      report/generalization.csv   protocol,model,train,test,n,accuracy,f1_macro,roc_auc,in_domain
+      report/report.md, report.html
+
+Each piece is skipped when it is complete (a split dir with ``manifest.json``, a run dir with
+``model/``, a ``metrics/NAME.test.json``); every stage writes atomically, so after a kill -9 a
+rerun with the same ``--out`` redoes only the piece that was cut short and gives the same numbers.
+A run interrupted mid-training resumes from its last checkpoint (a baseline restarts).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fakenews.data.audit import counts_of
+from fakenews.data.dedup import normalize, text_hash
+from fakenews.data.prepare import DATASET_COLUMN, prepare
+from fakenews.errors import FakeNewsError
+from fakenews.evaluation.stage import evaluate
+from fakenews.io import atomic_dir, read_json_object, write_csv, write_json
+from fakenews.predictors.base import InferenceOptions
+from fakenews.rundir import RunDir, eval_key
+from fakenews.splits import (
+    MANIFEST,
+    SPLITS,
+    SplitDir,
+    fingerprint,
+    load_split_dir,
+    write_split_files,
+)
+from fakenews.study.spec import DatasetSpec, ModelSpec, Study, TrainSet
+from fakenews.training import train
+
+logger = logging.getLogger(__name__)
+
+STUDY_FILE = "study.json"
+CSV_COLUMNS: tuple[str, ...] = (
+    "protocol",
+    "model",
+    "train",
+    "test",
+    "n",
+    "accuracy",
+    "f1_macro",
+    "roc_auc",
+    "in_domain",
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One row of ``generalization.csv`` and where its per-article predictions are."""
+
+    protocol: str
+    model: str
+    train: str
+    test: str
+    n: int
+    accuracy: float
+    f1_macro: float
+    roc_auc: float | None
+    in_domain: bool
+    predictions: Path
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What :func:`run_study` did: the table and how many pieces it (re)computed."""
+
+    out: Path
+    cells: tuple[Cell, ...]
+    table: pd.DataFrame
+    prepared: int
+    trained: int
+    evaluated: int
+    files: tuple[Path, ...] = ()
+
+
+@dataclass
+class _Counter:
+    prepared: int = 0
+    trained: int = 0
+    evaluated: int = 0
+
+
+def study_document(study: Study) -> dict[str, Any]:
+    """The resolved study as JSON (``study.json``): what a rerun into the same DIR must match."""
+    return {
+        "datasets": {
+            d.name: {
+                "path": str(d.path),
+                "test_only": d.test_only,
+                "options": _jsonable(asdict(d.options)),
+            }
+            for d in study.datasets
+        },
+        "models": {m.name: {"model": m.model, "set": dict(m.overrides)} for m in study.models},
+        "protocols": list(study.protocols),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def check_study_out(study: Study, out: Path) -> None:
+    """Refuse an ``out`` that holds something else, or another study's data sets or models
+    (read-only: called before anything is written)."""
+    if out.exists() and not out.is_dir():
+        raise FakeNewsError(f"--out {out} is a file; expected a directory for the study.")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / STUDY_FILE).is_file():
+        raise FakeNewsError(
+            f"--out {out} exists, is not empty and holds no {STUDY_FILE}; choose a new --out for the study."
+        )
+    old = read_json_object(out / STUDY_FILE, what="study record", fix="choose a new --out")
+    new = study_document(study)
+    if old.get("datasets") != new["datasets"]:
+        raise FakeNewsError(
+            f"--out {out} was prepared from other data sets or prepare options than {study.path}; "
+            "choose a new --out (or restore the study file)."
+        )
+    for name, spec in new["models"].items():
+        before = old.get("models", {}).get(name)
+        if before is not None and before != spec:
+            raise FakeNewsError(
+                f"--out {out} already trained model {name!r} with other settings ({before}); "
+                "give the changed model a new name or choose a new --out."
+            )
+
+
+def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResult:
+    """Run ``study`` into ``out`` (skipping complete pieces) and write ``report/``."""
+    from fakenews.study.report import write_report  # the report imports matplotlib
+
+    out = Path(out)
+    check_study_out(study, out)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = study_document(study)
+    if (out / STUDY_FILE).is_file():
+        old = read_json_object(out / STUDY_FILE, what="study record")
+        doc["models"] = {**old.get("models", {}), **doc["models"]}
+    write_json(out / STUDY_FILE, doc)
+    counter = _Counter()
+    data_dirs = {d.name: _prepare_dataset(d, out, counter, quiet) for d in study.datasets}
+    cells: list[Cell] = []
+    for protocol in study.protocols:
+        for train_set in study.train_sets(protocol):
+            split_dir = _training_split(train_set, data_dirs, out)
+            for model in study.models:
+                run = _train_run(
+                    split_dir, model, out / "runs" / train_set.name / model.name, counter, quiet
+                )
+                cells.extend(
+                    _evaluate_all(run, protocol, train_set, model, data_dirs, counter, quiet)
+                )
+    table = generalization_table(cells)
+    report = out / "report"
+    write_csv(report / "generalization.csv", table)
+    files = [report / "generalization.csv", *write_report(study, out, cells, data_dirs)]
+    logger.info(
+        "study %s: prepared %d, trained %d, evaluated %d (the rest was already complete)",
+        out, counter.prepared, counter.trained, counter.evaluated,
+    )  # fmt: skip
+    return StudyResult(
+        out, tuple(cells), table, counter.prepared, counter.trained, counter.evaluated, tuple(files)
+    )
+
+
+def generalization_table(cells: list[Cell]) -> pd.DataFrame:
+    """The tidy table: one row per (protocol, model, train set, test set)."""
+    rows = [{c: getattr(cell, c) for c in CSV_COLUMNS} for cell in cells]
+    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def _prepare_dataset(spec: DatasetSpec, out: Path, counter: _Counter, quiet: bool) -> Path:
+    target = out / "data" / spec.name
+    if (target / MANIFEST).is_file():
+        logger.info("data set %s: already prepared in %s", spec.name, target)
+        return target
+    logger.info("data set %s: preparing %s", spec.name, spec.path)
+    prepare([spec.path], target, spec.options, force=True, quiet=quiet)
+    counter.prepared += 1
+    return target
+
+
+def _test_hashes(data_dirs: Mapping[str, Path]) -> set[str]:
+    """Hashes of the normalized text of every test article of the study (what no run may train on)."""
+    hashes: set[str] = set()
+    for path in data_dirs.values():
+        frame = load_split_dir(path).frames["test"]
+        hashes.update(text_hash(normalize(t)) for t in frame["combined_text"])
+    return hashes
+
+
+def _training_split(train_set: TrainSet, data_dirs: Mapping[str, Path], out: Path) -> Path:
+    """``train/A+B``: the members' splits pooled (ids prefixed ``NAME/``), minus test texts."""
+    target = out / "train" / train_set.name
+    if (target / MANIFEST).is_file():
+        return target
+    members = {m: load_split_dir(data_dirs[m], require_manifest=True) for m in train_set.members}
+    mappings = {m: s.manifest.get("label_mapping") for m, s in members.items()}
+    if len({str(v) for v in mappings.values()}) > 1:
+        raise FakeNewsError(
+            f"the data sets {', '.join(members)} map labels differently ({mappings}); "
+            "set fake_labels/real_labels so that 1 means fake in each."
+        )
+    frames, removed = _pool(members, _test_hashes(data_dirs))
+    manifest = {
+        "fingerprint": fingerprint(frames),
+        "label_mapping": next(iter(mappings.values())),
+        "combined_text": 'title + " " + text',
+        "study": {
+            "members": list(train_set.members),
+            "members_fingerprints": {m: s.fingerprint for m, s in members.items()},
+            "removed_test_overlap": removed,
+        },
+        "counts": counts_of(frames),
+    }
+    with atomic_dir(target, force=True, what="training split dir") as tmp:
+        write_split_files(tmp, frames)
+        write_json(tmp / MANIFEST, manifest)
+    logger.info(
+        "train set %s: %d train / %d validation articles (%s removed: their text is in a test split)",
+        train_set.name, len(frames["train"]), len(frames["validation"]), removed,
+    )  # fmt: skip
+    return target
+
+
+def _pool(
+    members: Mapping[str, SplitDir], test_hashes: set[str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    frames: dict[str, pd.DataFrame] = {}
+    removed: dict[str, int] = {}
+    for split in SPLITS:
+        parts = []
+        for name, split_dir in members.items():
+            part = split_dir.frames[split].copy()
+            part["id"] = name + "/" + part["id"].astype(str)
+            part[DATASET_COLUMN] = name
+            parts.append(part)
+        frame = pd.concat(parts, ignore_index=True)
+        if split != "test":
+            keep = [text_hash(normalize(t)) not in test_hashes for t in frame["combined_text"]]
+            removed[split] = int(len(frame) - sum(keep))
+            frame = frame[keep].reset_index(drop=True)
+        frames[split] = frame
+    return frames, removed
+
+
+def _train_run(
+    split_dir: Path, model: ModelSpec, target: Path, counter: _Counter, quiet: bool
+) -> RunDir:
+    run = RunDir(target)
+    if run.model.is_dir():
+        logger.info("run %s: already trained", target)
+        return run
+    interrupted = run.config_file.is_file()
+    resume = interrupted and run.kind == "transformer" and run.checkpoints.is_dir()
+    if target.exists() and not resume:
+        shutil.rmtree(target)
+    logger.info("run %s: %s", target, "resuming" if resume else "training")
+    train(split_dir, model.model, target, overrides=model.override_list, resume=resume, quiet=quiet)
+    counter.trained += 1
+    return RunDir.open(target)
+
+
+def _evaluate_all(
+    run: RunDir,
+    protocol: str,
+    train_set: TrainSet,
+    model: ModelSpec,
+    data_dirs: Mapping[str, Path],
+    counter: _Counter,
+    quiet: bool,
+) -> list[Cell]:
+    cells = []
+    for name, data_dir in data_dirs.items():
+        manifest = read_json_object(data_dir / MANIFEST, what="split manifest")
+        if not manifest.get("counts", {}).get("test", {}).get("total"):
+            logger.warning("data set %s has an empty test split: not evaluated on", name)
+            continue
+        same = manifest.get("fingerprint") == run.data_fingerprint
+        key = eval_key("test", None if same else Path(data_dir).name)
+        if not run.metrics(key).is_file():
+            evaluate(run.path, data=data_dir, options=InferenceOptions(), quiet=quiet)
+            counter.evaluated += 1
+        metrics = read_json_object(run.metrics(key), what="metrics")
+        cells.append(
+            Cell(
+                protocol=protocol,
+                model=model.name,
+                train=train_set.name,
+                test=name,
+                n=int(metrics["n"]),
+                accuracy=float(metrics["accuracy"]),
+                f1_macro=float(metrics["f1_macro"]),
+                roc_auc=metrics.get("roc_auc"),
+                in_domain=name in train_set.members,
+                predictions=run.predictions(key),
+            )
+        )
+    return cells
