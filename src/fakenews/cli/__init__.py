@@ -39,6 +39,7 @@ from fakenews.cli import (
     models_cmd,
     predict_cmd,
     serve_cmd,
+    study_cmd,
     train_cmd,
 )
 from fakenews.errors import FakeNewsError
@@ -86,6 +87,7 @@ COMMAND_MODULES = (
     train_cmd,
     evaluate_cmd,
     compare_cmd,
+    study_cmd,
     predict_cmd,
     serve_cmd,
     export_cmd,

@@ -25,6 +25,7 @@ from fakenews.progress import configure_logging
 
 if TYPE_CHECKING:
     from fakenews.efficiency import EfficiencyResult
+    from fakenews.evaluation.by_group import ByGroupResult
     from fakenews.evaluation.result import EvaluationResult
 
 NArticlesOpt = Annotated[
@@ -34,6 +35,13 @@ BatchSizesOpt = Annotated[
     list[int] | None,
     typer.Option(
         "--batch-size", help="Batch size tried for throughput (repeatable; default 1 8 16 32 64)."
+    ),
+]
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="source | dataset: also per-group metrics, metrics/<key>.by_<by>.json.",
     ),
 ]
 ThreadsOpt = Annotated[
@@ -51,6 +59,7 @@ def evaluate_command(
     batch_size: BatchSizeOpt = None,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    by: ByOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
@@ -62,6 +71,11 @@ def evaluate_command(
     )
     result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
     _print_metrics(result, run_dir)
+    if by is not None:
+        from fakenews.evaluation.by_group import metrics_by_group
+
+        groups = metrics_by_group(run_dir, by, data=data, split=split, key=result.key)
+        _print_groups(groups)
 
 
 def benchmark_command(
@@ -131,6 +145,16 @@ def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+def _print_groups(result: ByGroupResult) -> None:
+    table = Table(title=f"{result.key} by {result.by}")
+    for column in ("group", "n", "fake", "accuracy", "F1 (macro)", "ROC-AUC"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for g in result.groups:
+        table.add_row(g.group, str(g.n), str(g.fake), _f(g.accuracy), _f(g.f1_macro), _f(g.roc_auc))
+    Console().print(table)
+    Console().print(f"wrote {result.path}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_efficiency(result: EfficiencyResult, run_dir: Path) -> None:
