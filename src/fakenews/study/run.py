@@ -45,6 +45,7 @@ from fakenews.splits import (
     load_split_dir,
     write_split_files,
 )
+from fakenews.study.report import write_report
 from fakenews.study.spec import DatasetSpec, ModelSpec, Study, TrainSet
 from fakenews.training import train
 
@@ -153,8 +154,6 @@ def check_study_out(study: Study, out: Path) -> None:
 
 def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResult:
     """Run ``study`` into ``out`` (skipping complete pieces) and write ``report/``."""
-    from fakenews.study.report import write_report  # the report imports matplotlib
-
     out = Path(out)
     check_study_out(study, out)
     out.mkdir(parents=True, exist_ok=True)
