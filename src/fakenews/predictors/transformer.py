@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from fakenews.errors import FakeNewsError
 from fakenews.predictors.base import (
@@ -144,9 +145,11 @@ def load_hf_model(model_dir: Path) -> tuple[Any, Any]:
             f"{type(exc).__name__}: {exc}); {RETRAIN}."
         ) from None
     tf_logger = logging.getLogger("transformers")
-    level = tf_logger.level
+    level, bars = tf_logger.level, hf_logging.is_progress_bar_enabled()
     try:
+        # no "Loading weights" bar for a local model that loads in a fraction of a second
         tf_logger.setLevel(logging.ERROR)
+        hf_logging.disable_progress_bar()
         model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     except Exception as exc:
         raise FakeNewsError(
@@ -155,6 +158,8 @@ def load_hf_model(model_dir: Path) -> tuple[Any, Any]:
         ) from None
     finally:
         tf_logger.setLevel(level)
+        if bars:
+            hf_logging.enable_progress_bar()
     return tokenizer, model
 
 
