@@ -132,3 +132,13 @@ def read_json_object(path: Path, *, what: str = "file", fix: str = "") -> dict[s
             f"{fix or 're-create it with the command that writes it'}."
         )
     return data
+
+
+def read_json_if_readable(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or ``None`` when the file is absent, unreadable, not JSON or
+    not an object: for optional figures a renderer shows as "not measured" rather than fail on."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

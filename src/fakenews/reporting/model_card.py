@@ -8,7 +8,6 @@ names the command that measures it. ``evaluate`` and ``benchmark`` both regenera
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import yaml
 
 from fakenews.config import RunConfig
-from fakenews.io import write_json, write_text
+from fakenews.io import read_json_if_readable, write_json, write_text
 from fakenews.rundir import RunDir, RunKind, TrainSummary
 
 NOT_BENCHMARKED = "not measured — run `fakenews benchmark`"
@@ -44,20 +43,12 @@ class ModelCard:
     markdown: str
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _collect_metrics(run: RunDir) -> dict[str, dict[str, Any]]:
     folder = run.path / "metrics"
     out: dict[str, dict[str, Any]] = {}
     if folder.is_dir():
         for file in sorted(folder.glob("*.json")):
-            doc = _read_json(file)
+            doc = read_json_if_readable(file)
             if doc is not None:
                 out[str(doc.get("key", file.stem))] = doc
     return out
@@ -117,7 +108,7 @@ class _Sources:
             summary=run.summary,
             manifest=run.manifest,
             metrics=_collect_metrics(run),
-            efficiency=_read_json(run.efficiency),
+            efficiency=read_json_if_readable(run.efficiency),
         )
 
     @property

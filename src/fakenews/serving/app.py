@@ -15,7 +15,6 @@ header ``X-API-Key``; a browser opens ``/?api_key=KEY`` once, which sets an Http
 SameSite=Strict cookie that the page, ``/docs`` and their requests then carry.
 """
 
-import json
 import logging
 import secrets
 import threading
@@ -34,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakenews.errors import FakeNewsError
+from fakenews.io import read_json_if_readable
 from fakenews.predict import to_predictions
 from fakenews.predictors.base import InferenceOptions, Predictor
 from fakenews.predictors.load import load_predictor
@@ -296,12 +296,11 @@ def _field_errors(exc: RequestValidationError) -> tuple[int, str, str, list[dict
     return 422, "invalid_article", message, details
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+def _read_json(path: Path) -> dict[str, Any] | None:
+    value = read_json_if_readable(path)
+    if value is None and path.is_file():
         logger.warning("could not read %s; /model leaves it out", path)
-        return None
+    return value
 
 
 def _served_accuracy(
