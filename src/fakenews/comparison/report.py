@@ -132,6 +132,14 @@ def _md_safe(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _md_id(value: str) -> str:
+    """An article id: in backticks when plain, else escaped text (a backtick in it would end the
+    code span and let the rest render as HTML)."""
+    if value and all(c.isalnum() or c in "._:+-" for c in value):
+        return f"`{value}`"
+    return _md_safe(value).replace("`", "&#96;")
+
+
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = [
         "| " + " | ".join(_md(h) for h in header) + " |",
@@ -436,7 +444,7 @@ def _md_errors(result: ComparisonResult) -> list[str]:
         ]
         if e.top:
             rows = [
-                [f"`{m.id}`", m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "",
+                [_md_id(m.id), m.kind, f"{m.prob_fake:.3f}", m.chars if m.chars is not None else "",
                  _md_safe(m.snippet)]
                 for m in e.top
             ]  # fmt: skip
