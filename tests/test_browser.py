@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from live_server import live_uvicorn
 
 pytestmark = pytest.mark.browser
 
@@ -39,26 +38,6 @@ ARTICLE = (
 KEY = "s3cret-key"
 
 
-@contextmanager
-def _uvicorn(app: object) -> Iterator[str]:
-    import uvicorn
-
-    # Bind first: the socket listens before the thread starts, so no start-up wait is needed.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @pytest.fixture(scope="module")
 def served_run(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the tiny run with a measured-accuracy file."""
@@ -76,7 +55,7 @@ def server(served_run: Path) -> Iterator[str]:
     """uvicorn serving the run on a free port, no API key."""
     from fakenews.serving import create_app
 
-    with _uvicorn(create_app(served_run)) as url:
+    with live_uvicorn(create_app(served_run)) as url:
         yield url
 
 
@@ -85,7 +64,7 @@ def keyed_server(served_run: Path) -> Iterator[str]:
     """The same run served with --api-key."""
     from fakenews.serving import create_app
 
-    with _uvicorn(create_app(served_run, api_key=KEY)) as url:
+    with live_uvicorn(create_app(served_run, api_key=KEY, docs=True)) as url:
         yield url
 
 
@@ -159,27 +138,43 @@ def test_blank_article_shows_a_message(server: str, browser: object) -> None:
     assert page.text_content("#error") == "text: String should have at most 100000 characters"
 
 
-def test_api_key_in_the_address_bar_once(keyed_server: str, browser: object) -> None:
+def test_sign_in_with_the_api_key_form(keyed_server: str, browser: object) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(WAIT_MS)
     # Without the key even the page is refused, with the one-line JSON error.
     response = page.goto(keyed_server)
     assert response is not None and response.status == 401
-    assert "missing or wrong API key" in (page.text_content("body") or "")
-    # With it in the address bar once: the page loads, the key leaves the address bar, and the
-    # page's own requests to /model and /predict pass on the cookie the server set.
-    response = page.goto(keyed_server + "?api_key=" + KEY)
-    assert response is not None and response.status == 200
+    assert "sign in at /login" in (page.text_content("body") or "")
+    # The form posts the key (never in a URL) and is sent on to the page with a session cookie.
+    page.goto(keyed_server + "login")
+    page.fill("#api_key", KEY)
+    with page.expect_navigation():
+        page.click("#sign-in")
+    assert page.url == keyed_server
     page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
-    assert "api_key" not in page.url
+    (cookie,) = page.context.cookies()
+    assert cookie["name"] == "fakenews_session" and KEY not in cookie["value"]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
     page.fill("#text", ARTICLE)
     page.click("#check")
     page.wait_for_selector("#verdict.show")
     assert page.text_content("#label") in ("FAKE", "REAL")
     assert page.is_hidden("#key-row")
-    # /docs (its Swagger UI scripts come from a CDN, so it cannot render offline) and the
-    # /openapi.json it fetches are let in by the same cookie.
+    # /docs (served with --docs; its Swagger UI scripts come from a CDN, so it cannot render
+    # offline) and the /openapi.json it fetches are let in by the same cookie.
     response = page.goto(keyed_server + "docs")
     assert response is not None and response.status == 200
     status = page.evaluate("async () => (await fetch('openapi.json')).status")
     assert status == 200
+
+
+def test_the_old_address_bar_link_redirects_without_the_key(
+    keyed_server: str, browser: object
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    response = page.goto(keyed_server + "?api_key=" + KEY)
+    assert response is not None and response.status == 200
+    assert page.url == keyed_server  # the redirect dropped the key from the address bar
+    page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
+    assert [c["name"] for c in page.context.cookies()] == ["fakenews_session"]

@@ -105,8 +105,11 @@ def test_health_model_docs_and_page(client: TestClient) -> None:
     assert info["name"] == "scratch:bert" and info["kind"] == "transformer"
     assert info["labels"] == {"0": "real", "1": "fake"}
     assert info["limits"] == {"max_body_bytes": 4000, "max_articles": 3, "max_chars": 500}
-    docs = client.get("/docs")
-    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # /docs and /redoc load their scripts from a CDN: off unless the server runs with --docs.
+    assert_error(
+        client.get("/docs"), 404, "not_found", "no such endpoint /docs; see /openapi.json."
+    )
+    assert_error(client.get("/redoc"), 404, "not_found")
     schema = client.get("/openapi.json").json()
     assert "/predict" in schema["paths"]
     page = client.get("/")
@@ -248,7 +251,12 @@ def test_malformed_and_missing_bodies(stub_client: tuple[TestClient, FixedPredic
     assert_error(
         client.post("/predict", content=b"", headers=json_headers), 422, "invalid_article", missing
     )
-    assert_error(client.post("/predict"), 422, "invalid_article", missing)
+    assert_error(
+        client.post("/predict"),
+        415,
+        "unsupported_media_type",
+        "request has no Content-Type; send JSON with the header Content-Type: application/json.",
+    )
     assert_error(
         client.post("/predict", content=b'{"text": "x"}', headers={"content-type": "text/plain"}),
         415,
@@ -293,13 +301,14 @@ def test_oversized_bodies_are_413(stub_client: tuple[TestClient, FixedPredictor]
 
 
 def test_unknown_routes_and_methods(client: TestClient) -> None:
-    assert_error(client.get("/nope"), 404, "not_found", "no such endpoint /nope; see /docs.")
     assert_error(
-        client.get("/predict"),
-        405,
-        "method_not_allowed",
-        "GET is not allowed on /predict; see /docs.",
+        client.get("/nope"), 404, "not_found", "no such endpoint /nope; see /openapi.json."
     )
+    response = client.get("/predict")
+    assert_error(
+        response, 405, "method_not_allowed", "GET is not allowed on /predict; see /openapi.json."
+    )
+    assert response.headers["allow"] == "POST"
 
 
 def test_unexpected_failure_is_a_generic_500_without_traceback(tiny_run_dir: Path) -> None:
@@ -325,7 +334,7 @@ def test_api_key_guards_everything_but_health(tiny_run_dir: Path) -> None:
     )
     message = (
         f"missing or wrong API key; send it in the {API_KEY_HEADER} header "
-        "(in a browser, open /?api_key=KEY once)."
+        "(in a browser, sign in at /login)."
     )
     for headers in ({}, {API_KEY_HEADER: "wrong"}, {API_KEY_HEADER: ""}):
         response = client.post("/predict", json={"text": "x"}, headers=headers)
@@ -338,31 +347,16 @@ def test_api_key_guards_everything_but_health(tiny_run_dir: Path) -> None:
         == "fake"
     )
     assert client.get("/model", headers=good).json()["api_key_required"] is True
-    for path in ("/", "/docs", "/openapi.json"):
+    for path in ("/", "/openapi.json"):
         assert client.get(path, headers=good).status_code == 200
     assert client.get("/health").status_code == 200
     # A bad body without the key is still a 401: the key is checked first and nothing leaks.
     assert_error(client.post("/predict", json={"text": ""}), 401, "unauthorized", message)
     # The key only works in the query on a GET, and a wrong one sets no cookie.
     assert_error(client.get("/?api_key=wrong"), 401, "unauthorized", message)
-    assert "fakenews_api_key" not in client.cookies
+    assert "fakenews_session" not in client.cookies
     response = client.post(f"/predict?api_key={KEY}", json={"text": "x"})
     assert_error(response, 401, "unauthorized", message)
-
-
-def test_api_key_in_the_address_bar_once_sets_a_strict_cookie(tiny_run_dir: Path) -> None:
-    client = TestClient(create_app(tiny_run_dir, api_key=KEY, predictor=FixedPredictor()))
-    page = client.get(f"/?api_key={KEY}")
-    assert page.status_code == 200 and "<form" in page.text
-    cookie = page.headers["set-cookie"]
-    assert cookie.startswith(f"fakenews_api_key={KEY}")
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    # The page's own requests (and /docs fetching /openapi.json) now carry the cookie.
-    assert client.get("/model").json()["api_key_required"] is True
-    assert client.post("/predict", json={"text": "aliens"}).json()["label_name"] == "fake"
-    assert client.get("/openapi.json").status_code == 200
-    # A wrong header is not rescued by a good cookie.
-    assert client.get("/model", headers={API_KEY_HEADER: "wrong"}).status_code == 401
 
 
 def test_bad_app_settings(tiny_run_dir: Path, tmp_path: Path) -> None:
@@ -423,8 +417,10 @@ def test_serve_hands_uvicorn_its_socket_and_warns_when_open_without_a_key(
     tiny_baseline_run_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     handed: list[tuple[int, int]] = []  # (port, TCP_NODELAY) of each socket uvicorn is given
+    configs: list[uvicorn.Config] = []
 
     def run(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        configs.append(self.config)
         handed.extend(
             (s.getsockname()[1], s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
             for s in sockets
@@ -434,8 +430,15 @@ def test_serve_hands_uvicorn_its_socket_and_warns_when_open_without_a_key(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    serve(tiny_baseline_run_dir, host="0.0.0.0", port=port, quiet=True)
+    serve(
+        tiny_baseline_run_dir, host="0.0.0.0", port=port, quiet=True, forwarded_allow_ips="10.0.0.1"
+    )
     assert len(handed) == 1 and handed[0][0] == port and handed[0][1] != 0
+    # The access log masks api_key=...; X-Forwarded-Proto is trusted from the named proxy only.
+    (config,) = configs
+    assert isinstance(config.log_config, dict)
+    assert config.log_config["loggers"]["uvicorn.access"]["filters"] == ["redact_api_key"]
+    assert config.forwarded_allow_ips == "10.0.0.1"
     assert "serving on 0.0.0.0 without --api-key: anyone who can reach it may use it" in caplog.text
     with pytest.raises(FakeNewsError, match=re.escape("--port must be from 1 to 65535; found 0.")):
         serve(tiny_baseline_run_dir, port=0)

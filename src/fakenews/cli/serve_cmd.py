@@ -28,7 +28,25 @@ ApiKeyOpt = Annotated[
         "--api-key",
         envvar="FAKENEWS_API_KEY",
         show_default=False,
-        help="Require this key on every endpoint but /health: header X-API-Key, or open /?api_key=KEY in a browser (or env FAKENEWS_API_KEY).",
+        help="Require this key on every endpoint but /health: header X-API-Key, or sign in at /login in a browser (or env FAKENEWS_API_KEY).",
+    ),
+]
+DocsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--docs",
+        help="Also serve /docs (Swagger UI) and /redoc; their scripts load from a public CDN. /openapi.json is always served.",
+    ),
+]
+SessionHoursOpt = Annotated[
+    float, typer.Option("--session-hours", help="How long a browser sign-in lasts.")
+]
+ForwardedAllowIpsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--forwarded-allow-ips",
+        show_default=False,
+        help="Proxies whose X-Forwarded-Proto/-For to trust, comma-separated IPs or * (default 127.0.0.1, or env FORWARDED_ALLOW_IPS); behind a TLS proxy the session cookie becomes Secure.",
     ),
 ]
 MaxArticlesOpt = Annotated[int, typer.Option("--max-articles", help="Most articles per request.")]
@@ -53,9 +71,12 @@ def serve_command(
     max_articles: MaxArticlesOpt = 64,
     max_chars: MaxCharsOpt = 100_000,
     max_body_bytes: MaxBodyBytesOpt = 2_000_000,
+    docs: DocsOpt = False,
+    session_hours: SessionHoursOpt = 12.0,
+    forwarded_allow_ips: ForwardedAllowIpsOpt = None,
     quiet: Quiet = False,
 ) -> None:
-    """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, docs at /docs."""
+    """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, the schema at /openapi.json."""
     from fakenews.serving import ServeLimits, serve
 
     configure_logging(quiet=quiet)
@@ -66,7 +87,16 @@ def serve_command(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
     serve(
-        run_dir, host=host, port=port, api_key=api_key, limits=limits, options=options, quiet=quiet
+        run_dir,
+        host=host,
+        port=port,
+        api_key=api_key,
+        limits=limits,
+        options=options,
+        quiet=quiet,
+        docs=docs,
+        session_hours=session_hours,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

@@ -5,21 +5,24 @@
 - ``GET /health``: liveness, never needs the API key;
 - ``GET /model``: what is served and its measured figures (``model_card.json``,
   ``metrics/test.json``, ``efficiency.json``, ``onnx/export.json`` when they exist);
-- ``GET /``: one static page to paste an article into; ``/docs``: the OpenAPI docs.
+- ``GET /``: one static page to paste an article into;
+- ``GET /openapi.json``: the OpenAPI schema (:mod:`fakenews.serving.openapi` makes it say what
+  the server does); ``/docs`` and ``/redoc`` only with ``docs=True`` (they load Swagger UI and
+  ReDoc from a public CDN).
 
 Every error is JSON ``{"error": {"code": ..., "message": ..., "details": [...]}}`` with a 4xx
-status (400 malformed JSON, 401 API key, 404/405 route, 413 body too large, 422 invalid
-article); an unexpected failure is a 500 with a generic message and the traceback only in the
-server log. With an API key, every endpoint but ``/health`` needs it: API clients send the
-header ``X-API-Key``; a browser opens ``/?api_key=KEY`` once, which sets an HttpOnly,
-SameSite=Strict cookie that the page, ``/docs`` and their requests then carry.
+status (400 malformed JSON, 401 API key, 404/405 route, 413 body too large, 415 missing or
+non-JSON Content-Type, 422 invalid article); an unexpected failure is a 500 with a generic
+message and the traceback only in the server log. With an API key, every endpoint but
+``/health`` and ``/login`` needs it: API clients send the header ``X-API-Key``; a browser signs
+in at ``/login`` and then carries a signed, expiring session cookie
+(:mod:`fakenews.serving.auth`). No document the service answers holds a host path.
 """
 
 import logging
-import secrets
+import re
 import threading
 from dataclasses import asdict, dataclass
-from http.cookies import SimpleCookie
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +33,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakenews.errors import FakeNewsError
@@ -38,18 +42,37 @@ from fakenews.predict import to_predictions
 from fakenews.predictors.base import InferenceOptions, Predictor
 from fakenews.predictors.load import load_predictor
 from fakenews.rundir import RunDir, variant_suffix
+from fakenews.serving.auth import (
+    API_KEY_HEADER,
+    DEFAULT_SESSION_HOURS,
+    ApiKeyMiddleware,
+    Sessions,
+    add_login_routes,
+)
+from fakenews.serving.http import (
+    ErrorBody,
+    ErrorOut,
+    error_response,
+    is_json,
+    media_type,
+    unsupported_media_type,
+)
+from fakenews.serving.openapi import install_openapi
 from fakenews.splits import combine
 
 logger = logging.getLogger(__name__)
 
-API_KEY_HEADER = "X-API-Key"
-API_KEY_QUERY = "api_key"
-API_KEY_COOKIE = "fakenews_api_key"
-OPEN_PATHS = frozenset({"/health"})
-UNAUTHORIZED_MESSAGE = (
-    f"missing or wrong API key; send it in the {API_KEY_HEADER} header "
-    f"(in a browser, open /?{API_KEY_QUERY}=KEY once)."
-)
+__all__ = [
+    "API_KEY_HEADER",
+    "BatchOut",
+    "ErrorBody",
+    "ErrorOut",
+    "PredictionOut",
+    "ServeLimits",
+    "create_app",
+    "error_response",
+    "model_document",
+]
 
 
 @dataclass(frozen=True)
@@ -89,7 +112,11 @@ def _request_models(limits: ServeLimits) -> tuple[type[BaseModel], type[BaseMode
         title: text_field = Field(
             default="", description="Headline (optional); prepended to the text as in training."
         )
-        text: text_field = Field(description="Body of the article.")
+        text: text_field = Field(
+            description="Body of the article: at least one character that is not whitespace.",
+            # Documented only: the validator below enforces it with a message that says why.
+            json_schema_extra={"minLength": 1, "pattern": r"\S"},
+        )
 
         @field_validator("text")
         @classmethod
@@ -126,28 +153,7 @@ class BatchOut(BaseModel):
     predictions: list[PredictionOut]
 
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: list[dict[str, Any]] = []
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def too_large_message(max_bytes: int) -> str:
@@ -160,64 +166,6 @@ class _BodyTooLarge(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=413, detail="request body too large")
-
-
-class ApiKeyMiddleware:
-    """401 for every path but ``/health`` unless the request carries the key.
-
-    The key is read from the ``X-API-Key`` header, else the session cookie, else (GET only)
-    the ``api_key`` query parameter; a good key from the query sets the cookie, so a browser
-    needs the key in its address bar only once. Checked before anything else runs, so a bad
-    request without the key learns nothing but 401.
-    """
-
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
-        self.app = app
-        self.key = api_key.encode()
-
-    def _ok(self, given: str | None) -> bool:
-        return given is not None and secrets.compare_digest(given.encode(), self.key)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        header = request.headers.get(API_KEY_HEADER)
-        cookie = request.cookies.get(API_KEY_COOKIE)
-        query = request.query_params.get(API_KEY_QUERY) if request.method == "GET" else None
-        given = header if header is not None else cookie if cookie is not None else query
-        if not self._ok(given):
-            response = error_response(
-                401,
-                "unauthorized",
-                UNAUTHORIZED_MESSAGE,
-                headers={"WWW-Authenticate": API_KEY_HEADER},
-            )
-            await response(scope, receive, send)
-            return
-        if given is query and given is not None:
-            cookie_header = _key_cookie(self.key.decode())
-
-            async def send_with_cookie(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"], cookie_header]
-                await send(message)
-
-            await self.app(scope, receive, send_with_cookie)
-            return
-        await self.app(scope, receive, send)
-
-
-def _key_cookie(key: str) -> tuple[bytes, bytes]:
-    cookie = SimpleCookie()
-    cookie[API_KEY_COOKIE] = key
-    morsel = cookie[API_KEY_COOKIE]
-    morsel["httponly"] = True
-    morsel["samesite"] = "Strict"
-    morsel["path"] = "/"
-    return b"set-cookie", morsel.OutputString().encode("latin-1")
 
 
 class BodyLimitMiddleware:
@@ -351,6 +299,29 @@ def _variant(backend: str, long: str, precision: str = "fp32") -> str:
     return variant_suffix(long=long, backend=backend, precision=precision)
 
 
+_HOST_PATH = re.compile(r"(?<![\w:/.~\\-])(?:~?/|[A-Za-z]:[\\/])[^\s\"'<>|`]+")
+"""An absolute (or home-relative) path in a string: ``/home/me/runs/x``, ``~/x``, ``C:\\x``; not a
+relative path (``metrics/test.json``), a URL (``https://...``) or a unit (``articles/s``)."""
+
+
+def _last_part(match: re.Match[str]) -> str:
+    path = match.group(0)
+    core = path.rstrip(".,;:)]}")  # punctuation after a path is kept
+    return re.split(r"[\\/]", core.rstrip("/\\"))[-1] + path[len(core) :]
+
+
+def without_host_paths(value: Any) -> Any:
+    """``value`` (JSON-like) with every absolute path in a string cut to its last part, so an
+    answer of the service does not show where the run, its data or the user's home lie."""
+    if isinstance(value, str):
+        return _HOST_PATH.sub(_last_part, value)
+    if isinstance(value, dict):
+        return {without_host_paths(k): without_host_paths(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_host_paths(v) for v in value]
+    return value
+
+
 def _static_page() -> str:
     return (
         resources.files("fakenews.serving")
@@ -361,6 +332,7 @@ def _static_page() -> str:
 
 # --------------------------------------------------------------------------- the app pieces
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HTTP_ERROR_CODES = {
     400: "malformed_json",
     404: "not_found",
@@ -391,18 +363,28 @@ def _declare_key(given: Annotated[str | None, Depends(_KEY_HEADER)]) -> None:
     """Declares the key in the OpenAPI docs; :class:`ApiKeyMiddleware` enforces it."""
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route on this request's path (``GET /login`` and ``POST /login``
+    are two routes; Starlette's ``Allow`` names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.matches(request.scope)[0] != Match.NONE
+        ):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def _add_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
     """Every error as ``{"error": {"code", "message", "details"}}``; a 500 keeps its cause in the log."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media and media != "application/json" and not media.endswith("+json"):
-            return error_response(
-                415,
-                "unsupported_media_type",
-                f"request body has Content-Type {media}; send JSON with the header Content-Type: application/json.",
-            )
+        media = media_type(request)
+        if request.method in BODY_METHODS and not is_json(media):  # FastAPI never parsed it
+            return unsupported_media_type(media, "JSON", "application/json")
         status, code, message, details = _field_errors(exc)
         return error_response(status, code, message, details)
 
@@ -410,15 +392,18 @@ def _add_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = {
             400: 'request body could not be parsed; send UTF-8 JSON such as {"text": "..."}.',
-            404: f"no such endpoint {request.url.path}; see /docs.",
-            405: f"{request.method} is not allowed on {request.url.path}; see /docs.",
+            404: f"no such endpoint {request.url.path}; see /openapi.json.",
+            405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json.",
             413: too_large_message(limits.max_body_bytes),
         }
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return error_response(
             exc.status_code,
             HTTP_ERROR_CODES.get(exc.status_code, "http_error"),
             message.get(exc.status_code, str(exc.detail)),
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)
@@ -429,14 +414,14 @@ def _add_error_handlers(app: FastAPI, limits: ServeLimits) -> None:
         )
 
 
-def _add_middleware(app: FastAPI, limits: ServeLimits, api_key: str | None) -> None:
+def _add_middleware(app: FastAPI, limits: ServeLimits, sessions: Sessions | None) -> None:
     """The body limit, then (added last, so it runs first) the API key: no body is read for a
     request without the key."""
     # Our own limiter, not FastAPI's max_body_size: that one answers plain text (not our JSON
     # error shape) when Content-Length already exceeds the limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
-    if api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    if sessions is not None:
+        app.add_middleware(ApiKeyMiddleware, sessions=sessions)
 
 
 class _Scorer:
@@ -482,7 +467,7 @@ def model_document(
     test = _read_json(run.metrics("test"))
     export = _read_json(run.onnx / "export.json") if backend == "onnx" else None
     names = run.label_names
-    return {
+    document = {
         "name": run.config.model.name,
         "kind": run.kind,
         "backend": backend,
@@ -506,6 +491,7 @@ def model_document(
         "limits": asdict(limits),
         "api_key_required": api_key_required,
     }
+    return without_host_paths(document)  # type: ignore[no-any-return]
 
 
 def _add_info_routes(
@@ -517,7 +503,7 @@ def _add_info_routes(
     api_key_required: bool,
 ) -> None:
     """``GET /health`` (no key needed), ``GET /model`` and the web page at ``/``."""
-    model_name = run.config.model.name
+    model_name = without_host_paths(run.config.model.name)
     page = _static_page()
 
     @app.get("/health", summary="Liveness (no API key needed)")
@@ -540,6 +526,17 @@ def _add_info_routes(
 # --------------------------------------------------------------------------- the app
 
 
+def _sessions(api_key: str | None, hours: float, salt: bytes | None) -> Sessions | None:
+    """The browser sessions of a server with a key; a one-line error for an empty key."""
+    if api_key is None:
+        return None
+    if not api_key.strip():
+        raise FakeNewsError(
+            "--api-key is empty; pass a non-empty key or leave it out to serve without one."
+        )
+    return Sessions(api_key, hours=hours, salt=salt)
+
+
 def create_app(
     run_dir: Path | str,
     *,
@@ -547,40 +544,51 @@ def create_app(
     limits: ServeLimits | None = None,
     options: InferenceOptions | None = None,
     predictor: Predictor | None = None,
+    docs: bool = False,
+    session_hours: float = DEFAULT_SESSION_HOURS,
+    session_salt: bytes | None = None,
 ) -> FastAPI:
     """The FastAPI app serving the run in ``run_dir``; the model is loaded here, once.
 
     Args:
         run_dir: a run dir written by ``fakenews train``.
-        api_key: when set, every endpoint but ``/health`` needs this value (header
-            ``X-API-Key``, or the cookie set by ``/?api_key=KEY``; 401 otherwise); default None.
+        api_key: when set, every endpoint but ``/health`` and ``/login`` needs this value
+            (header ``X-API-Key``, or the session cookie ``POST /login`` sets; 401 otherwise);
+            default None.
         limits: request limits (:class:`ServeLimits`; default its defaults).
         options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
             long-article mode, batch size — a request's articles are sorted by length and
             batched —, device, precision).
         predictor: an already loaded predictor (tests inject one); default None loads the run's.
+        docs: serve ``/docs`` (Swagger UI) and ``/redoc``, whose scripts come from a public
+            CDN; default False (``/openapi.json`` is always served).
+        session_hours: how long a browser session lasts (default 12).
+        session_salt: the salt of the session-signing secret (default random, drawn here: a
+            restart ends every session); processes serving one app together share one.
     """
     options = options or InferenceOptions()
     run = RunDir.open(run_dir)
     limits = limits or ServeLimits()
-    if api_key is not None and not api_key.strip():
-        raise FakeNewsError(
-            "--api-key is empty; pass a non-empty key or leave it out to serve without one."
-        )
+    sessions = _sessions(api_key, session_hours, session_salt)
     if predictor is None:
         predictor = load_predictor(run, options, quiet=True)
+    served = without_host_paths(run.config.model.name)
     app = FastAPI(
         title="fakenews",
-        summary=f"Fake-news detector serving {run.config.model.name} ({options.backend})",
+        summary=f"Fake-news detector serving {served} ({options.backend})",
         description="Scores news articles: label 1 = fake, 0 = real, with P(fake). "
         "Every figure under /model was measured on the run's test split.",
         version="0.1.0",
-        responses={401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
-    _add_middleware(app, limits, api_key)
+    _add_middleware(app, limits, sessions)
     _add_error_handlers(app, limits)
     _add_predict_route(app, _Scorer(predictor, run.label_names), limits)
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
+    if sessions is not None:
+        add_login_routes(app, sessions)
+    install_openapi(app, api_key_required=api_key is not None)
     app.state.predictor = predictor
     app.state.run = run
     return app

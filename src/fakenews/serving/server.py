@@ -13,6 +13,8 @@ from fakenews.errors import FakeNewsError
 from fakenews.predictors.base import InferenceOptions
 from fakenews.rundir import RunDir
 from fakenews.serving.app import ServeLimits, create_app
+from fakenews.serving.auth import DEFAULT_SESSION_HOURS
+from fakenews.serving.logs import uvicorn_log_config
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ def serve(
     limits: ServeLimits | None = None,
     options: InferenceOptions | None = None,
     quiet: bool = False,
+    docs: bool = False,
+    session_hours: float = DEFAULT_SESSION_HOURS,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the run in ``run_dir`` over HTTP until interrupted (see :mod:`fakenews.serving.app`).
 
@@ -39,24 +44,40 @@ def serve(
         host: interface to bind; default ``127.0.0.1`` (only this machine). Any other interface
             without ``api_key`` logs a warning: anyone who can reach it may use it.
         port: TCP port, 1 to 65535; default 8000.
-        api_key: when set, every endpoint but ``/health`` needs it; default None.
+        api_key: when set, every endpoint but ``/health`` and ``/login`` needs it; default None.
         limits: request limits (:class:`ServeLimits`; default its defaults).
         options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`).
-        quiet: uvicorn logs only warnings and no access lines; default False.
+        quiet: only warnings, no access lines (which show ``api_key=***``); default False.
+        docs, session_hours: as :func:`~fakenews.serving.app.create_app`.
+        forwarded_allow_ips: proxies whose ``X-Forwarded-Proto`` is trusted (IPs or ``*``);
+            default uvicorn's (``$FORWARDED_ALLOW_IPS``, else 127.0.0.1).
     """
     RunDir.open(run_dir)  # a wrong path fails before anything else
     if not 0 < port < 65536:
         raise FakeNewsError(f"--port must be from 1 to 65535; found {port}.")
     sock = bind_socket(host, port)  # fail fast, before the model loads
     try:
-        app = create_app(run_dir, api_key=api_key, limits=limits, options=options)
+        app = create_app(
+            run_dir,
+            api_key=api_key,
+            limits=limits,
+            options=options,
+            docs=docs,
+            session_hours=session_hours,
+        )
         if api_key is None and host not in LOOPBACK:
             logger.warning(
                 "serving on %s without --api-key: anyone who can reach it may use it", host
             )
         shown = f"[{host}]" if ":" in host else host
-        logger.info("serving %s on http://%s:%d (docs at /docs)", run_dir, shown, port)
-        config = uvicorn.Config(app, log_level="warning" if quiet else "info", access_log=not quiet)
+        logger.info("serving %s on http://%s:%d", run_dir, shown, port)
+        config = uvicorn.Config(
+            app,
+            log_level="warning" if quiet else "info",
+            access_log=not quiet,
+            log_config=uvicorn_log_config(),
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
