@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from schemathesis.engine import events, from_schema
 
 from fakenews.serving import ServeLimits, create_app
-from test_serve import FixedPredictor
 
 KEY = "schema-key"
 # Small limits keep every schema-valid body under the byte limit (3 x 2 fields x 500 characters,
@@ -34,12 +33,17 @@ REQUIRED_CHECKS = {
 
 
 def _app(run: Path, api_key: str | None) -> Any:
-    return create_app(run, api_key=api_key, limits=LIMITS, predictor=FixedPredictor())
+    """The tiny TF-IDF run with its real model (it scores whatever text schemathesis makes)."""
+    return create_app(run, api_key=api_key, limits=LIMITS)
 
 
 def _schema(run: Path, api_key: str | None) -> dict[str, Any]:
     headers = {"X-API-Key": api_key} if api_key else {}
     return TestClient(_app(run, api_key)).get("/openapi.json", headers=headers).json()  # type: ignore[no-any-return]
+
+
+def _operations(schema: dict[str, Any]) -> set[str]:
+    return {f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item}
 
 
 @dataclass
@@ -126,7 +130,9 @@ def test_the_key_is_a_security_requirement_only_when_the_server_has_one(
         for method, op in item.items()
         if op.get("security") == [{"APIKeyHeader": []}] and "401" in op["responses"]
     }
-    assert secured == {"POST /predict", "GET /model"}
+    # Every operation but the two that never need the key (the key middleware's open paths).
+    assert secured == _operations(keyed) - {"GET /health", "GET /login", "POST /login"}
+    assert {"POST /predict", "GET /model"} <= secured
     assert "security" not in keyed["paths"]["/health"]["get"]
     assert set(keyed["paths"]["/login"]) == {"get", "post"}
     assert "security" not in keyed["paths"]["/login"]["post"]
@@ -179,10 +185,11 @@ def test_schemathesis_finds_no_failure(tiny_baseline_run_dir: Path, api_key: str
     assert summary.errors == [] and summary.failures == [] and failed == set()
     assert summary.stop_reason == "completed"
     assert ran >= REQUIRED_CHECKS and {"negative_data_rejection", "positive_data_acceptance"} <= ran
-    expected = {"POST /predict", "GET /model", "GET /health"}
+    # Every operation of the schema was tried.
+    assert summary.operations == _operations(_schema(tiny_baseline_run_dir, api_key))
+    assert {"POST /predict", "GET /model", "GET /health"} <= summary.operations
     if api_key:
-        expected |= {"GET /login", "POST /login"}
-    assert summary.operations == expected
+        assert {"GET /login", "POST /login"} <= summary.operations
     # Both kinds of answer were exercised: predictions and refusals of invalid bodies.
     assert summary.statuses[("POST /predict", 200)] > 0
     assert summary.statuses[("POST /predict", 422)] > 0

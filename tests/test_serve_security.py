@@ -397,3 +397,17 @@ def test_serve_passes_docs_session_hours_and_trusted_proxies_on(
     client = TestClient(config.app, follow_redirects=False)
     assert "Max-Age=7200" in sign_in(client).headers["set-cookie"]
     assert client.get("/docs").status_code == 200
+
+
+def test_serve_refuses_a_bad_session_length_in_one_line(
+    tiny_baseline_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["serve", str(tiny_baseline_run_dir), "--port", str(port), "--api-key", KEY]
+    assert main([*args, "--session-hours", "0", "--quiet"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: --session-hours must be a positive number; found 0.0."
+    )
