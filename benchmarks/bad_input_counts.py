@@ -63,7 +63,9 @@ def replace_section(text: str, section: str) -> str:
 def main(argv: list[str]) -> int:
     section = counts_markdown()
     if "--write" in argv:
-        DOCS.write_text(replace_section(DOCS.read_text(encoding="utf-8"), section), encoding="utf-8")
+        DOCS.write_text(
+            replace_section(DOCS.read_text(encoding="utf-8"), section), encoding="utf-8"
+        )
     sys.stdout.write(section)
     return 0
 

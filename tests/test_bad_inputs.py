@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+import shlex
 import shutil
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,9 @@ from fakenews.cli import main
 from fakenews.evaluation.stage import evaluate
 from fakenews.training import train
 
-FIXTURES = Path(__file__).parent / "fixtures" / "v0.1.0"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "v0.1.0"
+DOCS = REPO / "docs" / "errors.md"
 
 Edit = str | bytes | None | Callable[[Path], None]
 """What a case does to one path of the world: new text or bytes, ``None`` deletes it, a callable
@@ -100,6 +102,13 @@ def _leak(split: Path) -> None:
     pd.concat([train_, row]).to_csv(split / "train.csv", index=False)
 
 
+def _onnx_garbage(onnx: Path) -> None:
+    """An ``onnx/`` export folder of the BERT run whose model file is garbage."""
+    shutil.copytree(onnx.parent / "model", onnx)
+    (onnx / "model.onnx").write_bytes(BINARY)
+    (onnx / "export.json").write_text('{"model_file": "model.onnx"}', encoding="utf-8")
+
+
 def _fingerprint(data: dict) -> dict:  # type: ignore[type-arg]
     return {**data, "fingerprint": "0" * 64}
 
@@ -131,7 +140,12 @@ def _split_cases() -> list[Case]:
         ("manifest.json is not JSON", "is not valid JSON", {"split/manifest.json": "{fingerprint: "}),
         ("manifest.json is binary", "is not valid JSON", {"split/manifest.json": BINARY}),
     ]  # fmt: skip
-    cases = [Case("train", f"{what} (train)", f"train {S} -m tfidf-logreg -o {{tmp}}/new -q", says, edits) for what, says, edits in broken]
+    cases = [
+        Case(
+            "train", f"{what} (train)", f"train {S} -m tfidf-logreg -o {{tmp}}/new -q", says, edits
+        )
+        for what, says, edits in broken
+    ]
     cases += [
         Case("audit", f"{what} (audit)", f"audit {S} -q --json {{tmp}}/audit.json", says, edits)
         for what, says, edits in broken[:10]
@@ -146,8 +160,11 @@ def _split_cases() -> list[Case]:
 def _run_file_cases() -> list[Case]:
     """Each file of an evaluated run dir, broken, for the commands that read it."""
     ev, cmp, srv = f"evaluate {R} --data {S} -q", f"compare {R} {R2} --out {{tmp}}/report --bootstrap 200 -q", f"serve {R} --port {{port}} -q"  # fmt: skip
-    bench, pred = f"benchmark {R} --data {S} --n-articles 5 --batch-size 1 -q", f"predict {R} 'a text' -q"
-    return [  # fmt: skip
+    bench, pred = (
+        f"benchmark {R} --data {S} --n-articles 5 --batch-size 1 -q",
+        f"predict {R} 'a text' -q",
+    )
+    cases = [
         Case("evaluate", "the run dir is missing", ev, "expected a run dir at", {"tfidf": None}),
         Case("evaluate", "the run dir is a file", ev, "found a file", {"tfidf": "x"}),
         Case("evaluate", "config.yaml is missing", ev, "config.yaml is missing", {"tfidf/config.yaml": None}),
@@ -180,10 +197,27 @@ def _run_file_cases() -> list[Case]:
         Case("evaluate", "--by dataset on a split without that column", f"{ev} --by dataset", "has no 'dataset' column"),
         Case("evaluate", "--precision fp8", f"{ev} --precision fp8", "--precision must be one of"),
         Case("evaluate", "--long everything", f"{ev} --long everything", "--long must be one of"),
-        Case("evaluate", "history.jsonl is garbage", ev, accepted="evaluate never reads history.jsonl (train's log; only plotted by nobody)", edits={"tfidf/history.jsonl": BINARY}),
+        Case("evaluate", "history.jsonl is garbage", ev, accepted="history.jsonl is train's log for people; only train --resume reads it back", edits={"tfidf/history.jsonl": BINARY}),
         Case("evaluate", "checkpoints/ holds garbage", ev, accepted="checkpoints/ is read only by train --resume", edits={"tfidf/checkpoints/checkpoint-1/trainer_state.json": BINARY}),
-        Case("evaluate", "efficiency.json is a list", ev, accepted="evaluate does not need efficiency.json; the model card shows such a file as not measured", edits={"tfidf/efficiency.json": LIST}),
+        Case("evaluate", "efficiency.json is a list", ev, accepted="evaluate does not need efficiency.json; the model card it rewrites shows an unreadable one as not benchmarked", edits={"tfidf/efficiency.json": LIST}),
         Case("evaluate", "--data test.csv has an extra unknown column", ev, accepted="extra columns are ignored, so a split dir made by other tools loads", edits={"split/test.csv": frame_edit("extra", lambda f: f.assign(notes="x"))}),
+        Case("evaluate", "data_manifest.json has fingerprint 5", ev, "fingerprint should be a string", {"tfidf/data_manifest.json": json_edit(lambda d: {**d, "fingerprint": 5})}),
+        Case("evaluate", "--data's manifest maps a third label", ev, "label_mapping should be", {"split/manifest.json": json_edit(lambda d: {**d, "label_mapping": {"0": "real", "1": "fake", "2": "satire"}})}),
+        Case("evaluate", "config.yaml has an unknown key", ev, "colour", {"tfidf/config.yaml": lambda p: p.write_text(p.read_text(encoding="utf-8") + "colour: red\n", encoding="utf-8")}),
+        Case("evaluate", "train_summary.json validation holds text", ev, "validation must be a mapping of metrics to numbers", {"tfidf/train_summary.json": json_edit(lambda d: {**d, "validation": {"accuracy": "high"}})}),
+        Case("evaluate", "onnx/model.onnx is garbage (--backend onnx)", f"evaluate {B} --data {S} --backend onnx -q", "model.onnx", {"bert/onnx": _onnx_garbage}),
+        Case("evaluate", "onnx/export.json is a list (--backend onnx)", f"evaluate {B} --data {S} --backend onnx -q", "export record", {"bert/onnx": _onnx_garbage, "bert/onnx/export.json": LIST}),
+        Case("evaluate", "onnx/ is empty (--backend onnx)", f"evaluate {B} --data {S} --backend onnx -q", "holds no model.onnx", {"bert/onnx/.keep": ""}),
+        Case("evaluate", "model_card.json and README.md are garbage", ev, accepted="evaluate writes both again from the run's files; it never reads them", edits={"tfidf/model_card.json": BINARY, "tfidf/README.md": BINARY}),
+        Case("evaluate", "plots/ holds garbage", ev, accepted="plots/ is only written", edits={"tfidf/plots/test_roc.png": BINARY}),
+        Case("compare", "predictions/test.csv lists an id twice", cmp, "twice", {"tfidf2/predictions/test.csv": frame_edit("dup", lambda f: _set(f, "id", "same", rows=2))}),
+        Case("compare", "predictions/test.csv has an extra column", cmp, accepted="extra columns are ignored (e.g. a spreadsheet's notes)", edits={"tfidf2/predictions/test.csv": frame_edit("extra", lambda f: f.assign(notes="x"))}),
+        Case("compare", "metrics/test.json has n 'many'", cmp, "n should be a number", {"tfidf2/metrics/test.json": json_edit(lambda d: {**d, "n": "many"})}),
+        Case("serve", "onnx/model.onnx is garbage (--backend onnx)", f"serve {B} --port {{port}} --backend onnx -q", "model.onnx", {"bert/onnx": _onnx_garbage}),
+        Case("predict", "onnx/export.json is a list (--backend onnx)", f"predict {B} 'a text' --backend onnx -q", "export record", {"bert/onnx": _onnx_garbage, "bert/onnx/export.json": LIST}),
+        Case("export", "--batch-size 0", f"export {B} --data {S} --batch-size 0 -q", "--batch-size must be at least 1"),
+        Case("export", "--split dev", f"export {B} --data {S} --split dev -q", "dev"),
+        Case("export", "--data test.csv is binary", f"export {B} --data {S} -q", "is not UTF-8", {"split/test.csv": BINARY}),
         Case("benchmark", "--n-articles 0", f"benchmark {R} --data {S} --n-articles 0 -q", "--n-articles"),
         Case("benchmark", "--batch-size 0", f"benchmark {R} --data {S} --batch-size 0 -q", "batch sizes must be positive integers; found [0]."),
         Case("benchmark", "--threads 0", f"{bench} --threads 0", "--threads"),
@@ -219,7 +253,7 @@ def _run_file_cases() -> list[Case]:
         Case("compare", "errors/test.csv is binary", cmp, "error table", {"tfidf2/errors/test.csv": BINARY}),
         Case("compare", "errors/test.csv holds prob_fake 'high'", cmp, "prob_fake should be a number", {"tfidf2/errors/test.csv": "id,label,pred,prob_fake,kind,chars,snippet\nx,1,0,high,false_negative,3,abc\n"}),
         Case("compare", "errors/test.csv has another layout", cmp, accepted="errors/*.csv only adds examples to the report; one without id,kind,prob_fake (another tool's) is left out", edits={"tfidf2/errors/test.csv": "a,b\n1,2\n"}),
-        Case("compare", "history.jsonl is garbage", cmp, accepted="compare never reads history.jsonl", edits={"tfidf2/history.jsonl": BINARY}),
+        Case("compare", "history.jsonl is garbage", cmp, accepted="history.jsonl is train's log for people; compare never reads it", edits={"tfidf2/history.jsonl": BINARY}),
         Case("serve", "the run dir is missing", srv, "expected a run dir at", {"tfidf": None}),
         Case("serve", "--port 0", f"serve {R} --port 0 -q", "--port must be from 1 to 65535; found 0."),
         Case("serve", "--port 70000", f"serve {R} --port 70000 -q", "--port must be from 1 to 65535"),
@@ -248,12 +282,13 @@ def _run_file_cases() -> list[Case]:
         Case("export", "model/config.json is missing", f"export {B} --data {S} -q", "config.json", {"bert/model/config.json": None}),
         Case("export", "config.yaml holds model: 5", f"export {B} --data {S} -q", "config.yaml", {"bert/config.yaml": "model: 5\n"}),
     ]  # fmt: skip
+    return cases
 
 
 def _train_cases() -> list[Case]:
     new = f"train {S} -m tfidf-logreg -o {{tmp}}/new -q"
     cfg = f"{new} --config {{tmp}}/over.yaml"
-    return [  # fmt: skip
+    cases = [
         Case("train", "--config holds model: 5", cfg, "over.yaml", {"over.yaml": "model: 5\n"}),
         Case("train", "--config is a list", cfg, "over.yaml", {"over.yaml": LIST}),
         Case("train", "--config is binary", cfg, "over.yaml", {"over.yaml": BINARY}),
@@ -276,6 +311,10 @@ def _train_cases() -> list[Case]:
         Case("train", "--resume and --force", f"{new} --resume --force", "not both"),
         Case("train", "--resume a complete run", f"train {S} -m tfidf-logreg -o {R} --resume -q", "already complete"),
         Case("train", "--report-to wandb", f"{new} --report-to wandb", "--report-to must be one of"),
+        Case("train", "--model scratch:gpt", f"train {S} -m scratch:gpt -o {{tmp}}/new -q", "unknown scratch architecture 'gpt'"),
+        Case("train", "--model a hub id not in the offline cache", f"train {S} -m nobody/nothing -o {{tmp}}/new -q", "nobody/nothing"),
+        Case("train", "--model a model dir without config.json", f"train {S} -m {{tmp}}/bert/model -o {{tmp}}/new -q", "config.json", {"bert/model/config.json": None}),
+        Case("train", "--out under a file", f"train {S} -m tfidf-logreg -o {{tmp}}/raw.csv/run -q", "raw.csv"),
         Case("train", "the train split has one class", new, "has only fake articles", {"split/train.csv": frame_edit("oneclass", _one_class)}),
         Case("train", "the train split has no rows", new, "has no rows", {"split/train.csv": HEADER_ONLY}),
         Case("train", "manifest.json is missing", new, "has no manifest.json", {"split/manifest.json": None}),
@@ -283,12 +322,13 @@ def _train_cases() -> list[Case]:
         Case("train", "train.csv labels written 1.0/0.0", new, accepted="1.0/0.0 is how spreadsheets re-save 1/0; read as the same labels", edits={"split/train.csv": frame_edit("floats", lambda f: f.assign(label=f["label"] + ".0"))}),
         Case("train", "manifest.json has unknown keys", new, accepted="newer versions add keys; unknown ones are kept as they are", edits={"split/manifest.json": json_edit(lambda d: {**d, "from_the_future": 1})}),
     ]  # fmt: skip
+    return cases
 
 
 def _other_cases() -> list[Case]:
     prep = "prepare {tmp}/raw.csv -o {tmp}/prepared -q"
     study = "study {tmp}/study.yaml --out {tmp}/study-out -q"
-    return [  # fmt: skip
+    cases = [
         Case("prepare", "the input is missing", "prepare {tmp}/nothing.csv -o {tmp}/prepared -q", "nothing.csv"),
         Case("prepare", "the input is empty", prep, "raw.csv", {"raw.csv": ""}),
         Case("prepare", "the input is binary", prep, "raw.csv", {"raw.csv": BINARY}),
@@ -302,6 +342,12 @@ def _other_cases() -> list[Case]:
         Case("prepare", "--out is a file", "prepare {tmp}/raw.csv -o {tmp}/raw.csv -q", "is a file"),
         Case("prepare", "--out is not empty", "prepare {tmp}/raw.csv -o {tmp}/tfidf -q", "already exists and is not empty"),
         Case("prepare", "--strip-pattern is not a regular expression", f"{prep} --strip-pattern '('", "--strip-pattern"),
+        Case("prepare", "--text-column that is not there", f"{prep} --text-column body", "body"),
+        Case("prepare", "--group-by a column that is not there", f"{prep} --group-by site", "site"),
+        Case("prepare", "--format liar for a CSV", f"{prep} --format liar", "expected LIAR's 14"),
+        Case("prepare", "--min-text-chars -1", f"{prep} --min-text-chars -1", "--min-text-chars"),
+        Case("prepare", "--fake-label a value the input lacks", f"{prep} --fake-label bogus", "bogus"),
+        Case("prepare", "the input has an extra unknown column", prep, accepted="extra columns are ignored (or kept for --group-by), so real exports load", edits={"raw.csv": frame_edit("extra", lambda f: f.assign(notes="x"))}),
         Case("audit", "the split dir is a file", "audit {tmp}/raw.csv -q", "found a file"),
         Case("audit", "a test article is also in train (leakage)", f"audit {S} -q", "", {"split": _leak}, code=2),
         Case("audit", "--json is a folder", f"audit {S} -q --json {{tmp}}/tfidf", "tfidf"),
@@ -318,6 +364,9 @@ def _other_cases() -> list[Case]:
         Case("study", "an unknown model", study, "no-such-model", {"study.yaml": STUDY_OK.replace("[tfidf-logreg]", "[no-such-model]")}),
         Case("study", "a bad --set in a model", study, "colour", {"study.yaml": STUDY_OK.replace("[tfidf-logreg]", "[{name: t, model: tfidf-logreg, set: {train.colour: 1}}]")}),
         Case("study", "--out is a file", "study {tmp}/study.yaml --out {tmp}/raw.csv -q", "raw.csv", {"study.yaml": STUDY_OK}),
+        Case("study", "no models", study, "models", {"study.yaml": STUDY_OK.replace("[tfidf-logreg]", "[]")}),
+        Case("study", "test_only is not a yes/no", study, "test_only", {"study.yaml": STUDY_OK.replace("{path: raw.csv}", "{path: raw.csv, test_only: maybe}")}),
+        Case("study", "a data set path is a folder of nothing", study, "empty", {"study.yaml": STUDY_OK.replace("raw.csv", "empty"), "empty/.keep": ""}),
         Case("models fetch", "an unknown model", "models fetch no-such-model -q", "no-such-model"),
         Case("models fetch", "a preset it does not assemble", "models fetch minilm-l6 --offline -q", "minilm-l6"),
         Case("models fetch", "--offline with an empty mirror", "models fetch mpnet-base --offline --mirror {tmp}/empty -q", "mpnet-base", {"empty/.keep": ""}),
@@ -325,12 +374,14 @@ def _other_cases() -> list[Case]:
         Case("data fetch", "an unknown data set", "data fetch no-such-data --cache-dir {tmp}/cache -q", "no-such-data"),
         Case("data fetch", "--offline with an empty cache", "data fetch welfake --offline --cache-dir {tmp}/cache -q", "welfake"),
         Case("data fetch", "--mirror does not exist", "data fetch welfake --offline --mirror {tmp}/nothing --cache-dir {tmp}/cache -q", "nothing"),
+        Case("data fetch", "--mirror is a file", "data fetch welfake --offline --mirror {tmp}/raw.csv --cache-dir {tmp}/cache -q", "raw.csv"),
         Case("data fetch", "--cache-dir is a file", "data fetch welfake --offline --cache-dir {tmp}/raw.csv -q", "raw.csv"),
         Case("demo", "--bench-articles 2", "demo --out {tmp}/demo --bench-articles 2 -q", "--bench-articles"),
         Case("demo", "--cross-data does not exist", "demo --out {tmp}/demo --cross-data {tmp}/nothing.csv -q", "--cross-data"),
         Case("demo", "--out is not empty", "demo --out {tmp}/tfidf -q", "already exists and is not empty"),
         Case("demo", "--out is a file", "demo --out {tmp}/raw.csv -q", "is a file"),
     ]  # fmt: skip
+    return cases
 
 
 CASES: list[Case] = [*_split_cases(), *_run_file_cases(), *_train_cases(), *_other_cases()]
@@ -388,8 +439,6 @@ def _free_port() -> int:
 
 
 def _argv(case: Case, tmp: Path) -> list[str]:
-    import shlex
-
     return shlex.split(case.argv.format(tmp=tmp, port=_free_port()))
 
 
@@ -436,4 +485,32 @@ def test_the_corpus_covers_every_command_with_sixty_cases_or_more() -> None:
     assert {"prepare", "audit", "train", "evaluate", "benchmark", "compare", "export", "study",
             "models fetch", "models list", "data fetch", "demo", "serve", "predict"} <= commands  # fmt: skip
     assert len({(c.command, c.id) for c in CASES}) == len(CASES)
-    assert re.search("accepted", DOCS.read_text(encoding="utf-8"))
+    assert all(c.says or c.accepted or c.code == 2 for c in CASES)
+
+
+def test_the_counts_in_the_docs_are_the_corpus_table() -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bad_input_counts
+
+    section = bad_input_counts.counts_markdown()
+    assert f"| **all** | **{len(CASES)}** |" in section
+    assert section in DOCS.read_text(encoding="utf-8"), (
+        "docs/errors.md is out of date: run `python benchmarks/bad_input_counts.py --write`"
+    )
+
+
+def test_a_train_that_failed_after_starting_leaves_no_run_for_the_next_to_call_interrupted(
+    world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKENEWS_CACHE", str(tmp_path / "cache-root"))
+    out = tmp_path / "run"
+    tiny = ["--set", "model.size=tiny", "--set", "train.epochs=1", "-q"]
+    argv = ["train", str(world / "split"), "-m", "scratch:bert", "-o", str(out), *tiny]
+    blocked = ["--set", f"data.cache_dir={world / 'raw.csv'}"]  # a file: no cache under it
+    assert main([*argv, *blocked]) == 1
+    assert "raw.csv/tokenized: Not a directory" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(argv) == 0
+    assert (
+        out / "model" / "config.json"
+    ).is_file() and "interrupted" not in capsys.readouterr().err

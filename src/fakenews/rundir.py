@@ -33,9 +33,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from fakenews import LABELS
 import pandas as pd
 
+from fakenews import LABELS
 from fakenews.config import RunConfig, load_yaml
 from fakenews.errors import FakeNewsError
 from fakenews.io import read_json_object
@@ -134,8 +134,14 @@ class TrainSummary:
             raise FakeNewsError(
                 f"{where}: kind must be transformer or baseline, found {kwargs.get('kind')!r}; {RETRAIN}."
             )
-        if not isinstance(kwargs.get("validation") or {}, Mapping):
-            raise FakeNewsError(f"{where}: validation must be a mapping of metrics; {RETRAIN}.")
+        validation = kwargs.get("validation") or {}
+        if not isinstance(validation, Mapping) or not all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+            for v in validation.values()
+        ):
+            raise FakeNewsError(
+                f"{where}: validation must be a mapping of metrics to numbers, found {validation!r}; {RETRAIN}."
+            )
         for name in _NUMBERS:
             value = kwargs.get(name)
             if value is not None and (

@@ -243,7 +243,12 @@ def _discard_if_failed(run: RunDir, *, resume: bool) -> Iterator[None]:
         yield
     except Exception:
         started = _stamp(run.config_file) not in (None, before)
-        if started and not resume and os.environ.get("RANK", "0") == "0" and last_checkpoint(run) is None:
+        if (
+            started
+            and not resume
+            and os.environ.get("RANK", "0") == "0"
+            and last_checkpoint(run) is None
+        ):
             shutil.rmtree(run.path, ignore_errors=True)
             if existed:
                 run.path.mkdir(exist_ok=True)  # it was an empty folder (else check_out refused it)
