@@ -51,7 +51,8 @@ class Case:
     id: str
     """What is broken, as a short sentence (the test id)."""
     argv: str
-    """The command line; ``{tmp}`` is the case's world, ``{port}`` a free TCP port."""
+    """The command line; ``{tmp}`` is the case's world, ``{port}`` a free TCP port, ``{cache}``
+    the world's token cache."""
     says: str = ""
     """Text the one error line must hold (the essence of the message)."""
     edits: dict[str, Edit] = field(default_factory=dict)
@@ -109,6 +110,20 @@ def _onnx_garbage(onnx: Path) -> None:
     (onnx / "export.json").write_text('{"model_file": "model.onnx"}', encoding="utf-8")
 
 
+def _kill_checkpoints(checkpoints: Path) -> None:
+    """Every checkpoint as a run killed while writing it leaves it (no readable trainer_state)."""
+    for state in checkpoints.glob("checkpoint-*/trainer_state.json"):
+        state.write_text('{"global_step": ', encoding="utf-8")
+
+
+def _append(text: str) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+
+    return edit
+
+
 def _fingerprint(data: dict) -> dict:  # type: ignore[type-arg]
     return {**data, "fingerprint": "0" * 64}
 
@@ -118,6 +133,10 @@ NOT_UTF8 = "id,title,text,combined_text,label,source\nx1,Caf\xe9,t,t,1,s\n".enco
 LIST = "[1, 2]"
 HEADER_ONLY = "id,title,text,combined_text,label,source\n"
 STUDY_OK = "datasets:\n  raw: {path: raw.csv}\nmodels: [tfidf-logreg]\nprotocols: [in_domain]\n"
+
+TINY = ("model.size=tiny", "train.epochs=1", "data.max_length=32", "data.cache_dir={cache}")
+"""The one tiny transformer run of the world (``tiny``), with a checkpoint to resume from;
+``{cache}`` is the world's token cache (its config.yaml records it, so a resume passes it too)."""
 
 # Short names for the world's paths in argv.
 S, R, R2, B = "{tmp}/split", "{tmp}/tfidf", "{tmp}/tfidf2", "{tmp}/bert"
@@ -288,7 +307,17 @@ def _run_file_cases() -> list[Case]:
 def _train_cases() -> list[Case]:
     new = f"train {S} -m tfidf-logreg -o {{tmp}}/new -q"
     cfg = f"{new} --config {{tmp}}/over.yaml"
+    resume = f"train {S} -m scratch:bert -o {{tmp}}/tiny --resume -q " + " ".join(
+        f"--set {o}" for o in TINY
+    )
+    interrupted: dict[str, Edit] = {"tiny/model": None}
     cases = [
+        Case("train", "--resume: history.jsonl ends in a partial line", resume, accepted="a run killed while it wrote its log leaves a partial last line; resume drops it", edits={**interrupted, "tiny/history.jsonl": _append('{"step": 99, "lo')}),
+        Case("train", "--resume: the newest checkpoint was killed mid-write", resume, accepted="a checkpoint without a readable trainer_state.json is skipped (here: the only one, so training starts again)", edits={**interrupted, "tiny/checkpoints": _kill_checkpoints}),
+        Case("train", "--resume with other settings", f"{resume} --set train.epochs=2", "cannot resume", interrupted),
+        Case("train", "--resume on a split of another fingerprint", resume, "cannot resume", {**interrupted, "split/manifest.json": json_edit(_fingerprint)}),
+        Case("train", "--resume: config.yaml is a list", resume, "must hold a mapping", {**interrupted, "tiny/config.yaml": LIST}),
+        Case("train", "--resume: data_manifest.json is a list", resume, "run data manifest", {**interrupted, "tiny/data_manifest.json": LIST}),
         Case("train", "--config holds model: 5", cfg, "over.yaml", {"over.yaml": "model: 5\n"}),
         Case("train", "--config is a list", cfg, "over.yaml", {"over.yaml": LIST}),
         Case("train", "--config is binary", cfg, "over.yaml", {"over.yaml": BINARY}),
@@ -392,10 +421,13 @@ CASES: list[Case] = [*_split_cases(), *_run_file_cases(), *_train_cases(), *_oth
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A split dir, two evaluated TF-IDF runs on it, the 0.1.0 tiny BERT run and a raw CSV."""
+    """A split dir, two evaluated TF-IDF runs on it, the 0.1.0 tiny BERT run, one tiny BERT run
+    with its checkpoint, and a raw CSV."""
     root = tmp_path_factory.mktemp("bad-input-world")
     shutil.copytree(FIXTURES / "split", root / "split")
     shutil.copytree(FIXTURES / "bert-run", root / "bert")
+    tiny = [o.format(cache=root / "token-cache") for o in TINY]
+    train(root / "split", "scratch:bert", root / "tiny", overrides=tiny, quiet=True)
     for name, overrides in (("tfidf", ()), ("tfidf2", ("baseline.ngram_max=1",))):
         train(root / "split", "tfidf-logreg", root / name, overrides=overrides, quiet=True)
         evaluate(root / name, quiet=True)
@@ -438,8 +470,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _argv(case: Case, tmp: Path) -> list[str]:
-    return shlex.split(case.argv.format(tmp=tmp, port=_free_port()))
+def _argv(case: Case, tmp: Path, world: Path) -> list[str]:
+    return shlex.split(case.argv.format(tmp=tmp, port=_free_port(), cache=world / "token-cache"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.command}: {c.id}" for c in CASES])
@@ -463,7 +495,7 @@ def test_a_bad_input_is_one_line_and_leaves_nothing_behind(
     shutil.copytree(world, here)
     _apply(here, case.edits)
     before = _snapshot(here)
-    code = main(_argv(case, here))
+    code = main(_argv(case, here, world))
     err = capsys.readouterr().err
     if case.accepted:
         assert (code, err.count("error:")) == (0, 0), err
@@ -510,7 +542,6 @@ def test_a_train_that_failed_after_starting_leaves_no_run_for_the_next_to_call_i
     assert main([*argv, *blocked]) == 1
     assert "raw.csv/tokenized: Not a directory" in capsys.readouterr().err
     assert not out.exists()
-    assert main(argv) == 0
-    assert (
-        out / "model" / "config.json"
-    ).is_file() and "interrupted" not in capsys.readouterr().err
+    again = ["train", str(world / "split"), "-m", "tfidf-logreg", "-o", str(out), "-q"]
+    assert main(again) == 0  # not "holds an interrupted run"
+    assert (out / "model").is_dir() and capsys.readouterr().err == ""

@@ -539,10 +539,20 @@ def _truncate_history(path: Path, step: int) -> None:
         return
     keep = [
         line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and json.loads(line).get("step", 0) <= step
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if (row := _history_row(line)) is not None and row.get("step", 0) <= step
     ]
     path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+
+
+def _history_row(line: str) -> dict[str, Any] | None:
+    """One line of ``history.jsonl``; ``None`` for one that is no JSON object, such as the
+    partial last line of a run killed while writing it (dropped on resume)."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def last_checkpoint(run: RunDir) -> Path | None:
