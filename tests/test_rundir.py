@@ -13,7 +13,7 @@ import pytest
 from fakenews.config import RunConfig
 from fakenews.errors import FakeNewsError
 from fakenews.evaluation import evaluate
-from fakenews.rundir import RunDir, TrainSummary, variant_suffix
+from fakenews.rundir import RunDir, TrainSummary, read_metrics, read_predictions, variant_suffix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0.1.0"
 
@@ -122,3 +122,66 @@ def test_the_train_summary_round_trips_both_kinds(
 def test_variant_keys_name_every_non_default_inference() -> None:
     assert variant_suffix() == ""
     assert variant_suffix(backend="onnx", precision="fp32", long="chunks") == "+onnx+chunks"
+
+
+def test_opening_a_run_reads_its_three_typed_files_before_anything_else(old_runs: Path) -> None:
+    run_dir = old_runs / "tfidf-run"
+    (run_dir / "train_summary.json").write_text('{"validation": {"f1": "high"}}', encoding="utf-8")
+    with pytest.raises(
+        FakeNewsError, match=re.escape("validation must be a mapping of metrics to numbers")
+    ):
+        RunDir.open(run_dir)
+
+
+def test_an_empty_config_yaml_is_a_run_that_names_no_model(old_runs: Path) -> None:
+    run_dir = old_runs / "tfidf-run"
+    (run_dir / "config.yaml").write_text("", encoding="utf-8")
+    with pytest.raises(FakeNewsError) as caught:
+        RunDir.open(run_dir)
+    assert str(caught.value) == (
+        f"{run_dir / 'config.yaml'} should name the run's model (model: {{name: ..., kind: "
+        "transformer|baseline}), found an empty file; re-run `fakenews train`."
+    )
+
+
+def test_a_label_mapping_of_the_wrong_shape_names_the_manifest(old_runs: Path) -> None:
+    run_dir = old_runs / "tfidf-run"
+    (run_dir / "data_manifest.json").write_text('{"label_mapping": [0, 1]}', encoding="utf-8")
+    with pytest.raises(FakeNewsError) as caught:
+        RunDir.open(run_dir)
+    assert str(caught.value) == (
+        f'{run_dir / "data_manifest.json"}: label_mapping should be {{"0": "real", "1": "fake"}}, '
+        "found [0, 1]; re-run `fakenews train` to write it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,label,pred\na,1,1\n", "lacks column(s) prob_fake; expected id,label,pred,prob_fake; fix."),
+        ("id,label,pred,prob_fake\na,2,1,0.5\n", "label should be 0 (real) or 1 (fake), found '2'; fix."),
+        ("id,label,pred,prob_fake\na,1,1,1.5\n", "prob_fake should be a probability from 0 to 1, found '1.5'; fix."),
+        ("id,label,pred,prob_fake\na,1,1,0.5\na,0,0,0.1\n", "lists article id 'a' twice; ids must be unique; fix."),
+    ],
+)  # fmt: skip
+def test_predictions_of_the_wrong_shape_are_one_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "test.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(FakeNewsError, match=re.escape(message)):
+        read_predictions(path, fix="fix")
+
+
+def test_good_predictions_and_metrics_read_back_typed(tmp_path: Path) -> None:
+    path = tmp_path / "test.csv"
+    path.write_text("id,label,pred,prob_fake\n007,1,0,0.25\n", encoding="utf-8")
+    frame = read_predictions(path, fix="fix")
+    assert frame.to_dict("records") == [{"id": "007", "label": 1, "pred": 0, "prob_fake": 0.25}]
+    (tmp_path / "m.json").write_text('{"accuracy": 0.5, "roc_auc": null, "split": "test"}')
+    assert read_metrics(tmp_path / "m.json", fix="fix")["accuracy"] == 0.5
+    (tmp_path / "m.json").write_text('{"accuracy": "0.5"}')
+    with pytest.raises(
+        FakeNewsError, match=re.escape("accuracy should be a number, found '0.5'; fix.")
+    ):
+        read_metrics(tmp_path / "m.json", fix="fix")

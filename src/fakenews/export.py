@@ -179,7 +179,7 @@ def export_onnx(
     )
     split_dir = run.split_dir(data)
     frame = split_dir.split(split)
-    batch = batch_size or CPU_BATCH_SIZE
+    batch = CPU_BATCH_SIZE if batch_size is None else batch_size  # 0 is refused, not replaced
     options = InferenceOptions(batch_size=batch, device="cpu")
     torch_predictor = TransformerPredictor(
         run.model,

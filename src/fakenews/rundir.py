@@ -33,11 +33,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
 from fakenews import LABELS
-from fakenews.config import RunConfig, load_config
+from fakenews.config import RunConfig, load_yaml
 from fakenews.errors import FakeNewsError
 from fakenews.io import read_json_object
-from fakenews.splits import SplitDir, load_split_dir
+from fakenews.splits import SplitDir, check_manifest, load_split_dir, read_csv_text
 
 CONFIG = "config.yaml"
 DATA_MANIFEST = "data_manifest.json"
@@ -132,8 +134,14 @@ class TrainSummary:
             raise FakeNewsError(
                 f"{where}: kind must be transformer or baseline, found {kwargs.get('kind')!r}; {RETRAIN}."
             )
-        if not isinstance(kwargs.get("validation") or {}, Mapping):
-            raise FakeNewsError(f"{where}: validation must be a mapping of metrics; {RETRAIN}.")
+        validation = kwargs.get("validation") or {}
+        if not isinstance(validation, Mapping) or not all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+            for v in validation.values()
+        ):
+            raise FakeNewsError(
+                f"{where}: validation must be a mapping of metrics to numbers, found {validation!r}; {RETRAIN}."
+            )
         for name in _NUMBERS:
             value = kwargs.get(name)
             if value is not None and (
@@ -185,7 +193,14 @@ class RunDir:
                     f"{run.path} is not a complete run dir: {needed} is missing; "
                     "re-run `fakenews train` (with --resume if it was interrupted)."
                 )
+        run.check_files()
         return run
+
+    def check_files(self) -> None:
+        """Read ``config.yaml``, ``data_manifest.json`` and ``train_summary.json`` into their
+        typed forms now, so a file of the wrong shape fails (one line naming it) before a
+        command computes or writes anything."""
+        _ = self.config, self.manifest, self.summary
 
     # -- paths written by train
     @property
@@ -248,7 +263,16 @@ class RunDir:
         """``config.yaml`` as the :class:`RunConfig` that ``train`` wrote."""
         if not self.config_file.is_file():
             raise FakeNewsError(f"{self.path} has no {CONFIG}; {RETRAIN}.")
-        return load_config(self.config_file)
+        data = load_yaml(self.config_file)
+        model = data.get("model")
+        named = isinstance(model, Mapping) and model.get("name") and model.get("kind")
+        if not named and (model is None or isinstance(model, Mapping)):  # else from_dict says
+            found = "an empty file" if not data else f"model: {model!r}"
+            raise FakeNewsError(
+                f"{self.config_file} should name the run's model (model: {{name: ..., kind: "
+                f"transformer|baseline}}), found {found}; {RETRAIN}."
+            )
+        return RunConfig.from_dict(data, where=str(self.config_file))
 
     @property
     def kind(self) -> RunKind:
@@ -257,9 +281,9 @@ class RunDir:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         """``data_manifest.json``: the manifest of the split dir the run was trained on."""
-        return read_json_object(
-            self.data_manifest, what="run data manifest", fix=f"{RETRAIN} to write it"
-        )
+        fix = f"{RETRAIN} to write it"
+        data = read_json_object(self.data_manifest, what="run data manifest", fix=fix)
+        return check_manifest(data, where=self.data_manifest, fix=fix)
 
     @property
     def data_fingerprint(self) -> str:
@@ -313,3 +337,62 @@ class RunDir:
                 "re-prepare it with `fakenews prepare ... --fake-label` so that 1 means fake and 0 means real."
             )
         return split_dir
+
+
+# -- files written by evaluate, read back by compare, study and the model card
+
+METRIC_NUMBERS: tuple[str, ...] = (
+    "n", "accuracy", "precision_weighted", "recall_weighted", "f1_weighted", "precision_macro",
+    "recall_macro", "f1_macro", "roc_auc", "fpr", "fnr", "ece", "brier", "threshold",
+)  # fmt: skip
+METRIC_STRINGS: tuple[str, ...] = ("key", "split", "data_name", "data_path", "data_fingerprint")
+PREDICTION_COLUMNS: tuple[str, ...] = ("id", "label", "pred", "prob_fake")
+
+
+def read_metrics(path: Path, *, fix: str) -> dict[str, Any]:
+    """``metrics/<key>.json``: a JSON object whose figures are numbers (or null) and whose
+    identity fields are strings (or null); anything else is one line naming the file and ``fix``."""
+    doc = read_json_object(path, what="metrics file", fix=fix)
+    for name in METRIC_NUMBERS:
+        value = doc.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise FakeNewsError(f"{path}: {name} should be a number, found {value!r}; {fix}.")
+    for name in METRIC_STRINGS:
+        value = doc.get(name)
+        if value is not None and not isinstance(value, str):
+            raise FakeNewsError(f"{path}: {name} should be a string, found {value!r}; {fix}.")
+    return doc
+
+
+def read_predictions(path: Path, *, fix: str) -> pd.DataFrame:
+    """``predictions/<key>.csv`` as ``id`` (str), ``label`` and ``pred`` (0/1) and ``prob_fake``
+    (a probability), one row per article; a missing column, an unknown label, a probability
+    outside [0, 1] or a repeated id is one line naming the file and ``fix``."""
+    frame = read_csv_text(path, what="predictions file")
+    missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise FakeNewsError(
+            f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(PREDICTION_COLUMNS)}; {fix}."
+        )
+    if frame.empty:
+        raise FakeNewsError(f"{path} has no rows; {fix}.")
+    if frame["id"].duplicated().any():
+        dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
+        raise FakeNewsError(f"{path} lists article id {dup!r} twice; ids must be unique; {fix}.")
+    out = pd.DataFrame({"id": frame["id"].astype(str)})
+    for column in ("label", "pred"):
+        values = frame[column].str.strip()
+        bad = values[~values.isin(("0", "1"))]
+        if len(bad):
+            raise FakeNewsError(
+                f"{path}: {column} should be 0 (real) or 1 (fake), found {bad.iloc[0]!r}; {fix}."
+            )
+        out[column] = values.astype(int).to_numpy()
+    probs = pd.to_numeric(frame["prob_fake"].str.strip(), errors="coerce")
+    bad = frame["prob_fake"][probs.isna() | (probs < 0) | (probs > 1)]
+    if len(bad):
+        raise FakeNewsError(
+            f"{path}: prob_fake should be a probability from 0 to 1, found {bad.iloc[0]!r}; {fix}."
+        )
+    out["prob_fake"] = probs.astype(float).to_numpy()
+    return out

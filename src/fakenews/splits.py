@@ -178,6 +178,26 @@ class SplitDir:
         return frame
 
 
+def check_manifest(data: dict[str, Any], *, where: Path | str, fix: str) -> dict[str, Any]:
+    """A split manifest's typed fields (``fingerprint``, ``label_mapping``), each checked when
+    present (a manifest from another tool may lack them); ``data`` back as it was."""
+    fp = data.get("fingerprint")
+    if fp is not None and not isinstance(fp, str):
+        raise FakeNewsError(
+            f"{where}: fingerprint should be a string (a sha256), found {fp!r}; {fix}."
+        )
+    mapping = data.get("label_mapping")
+    if mapping is not None and not (
+        isinstance(mapping, Mapping)
+        and {str(k).strip() for k in mapping} <= {"0", "1"}
+        and all(isinstance(v, str) for v in mapping.values())
+    ):
+        raise FakeNewsError(
+            f'{where}: label_mapping should be {{"0": "real", "1": "fake"}}, found {mapping!r}; {fix}.'
+        )
+    return data
+
+
 def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
     """Load and validate a split dir (ours or an external one with ``combined_text, label``)."""
     path = Path(path)
@@ -197,9 +217,9 @@ def load_split_dir(path: Path, *, require_manifest: bool = False) -> SplitDir:
         )
     manifest: dict[str, Any] = {}
     if (path / MANIFEST).is_file():
-        manifest = read_json_object(
-            path / MANIFEST, what="split manifest", fix="re-run `fakenews prepare` to write it"
-        )
+        fix = "re-run `fakenews prepare` to write it"
+        manifest = read_json_object(path / MANIFEST, what="split manifest", fix=fix)
+        check_manifest(manifest, where=path / MANIFEST, fix=fix)
     elif require_manifest:
         raise FakeNewsError(
             f"split dir {path} has no {MANIFEST}; expected one written by `fakenews prepare` "

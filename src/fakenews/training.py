@@ -217,11 +217,42 @@ def train(
     run = RunDir(out)
     if resume:
         check_resume(run, config, split)
-    if source.origin == "baseline":
-        return _train_baseline(split, config, run, force=force, report_to=report_to)
-    return _train_transformer(
-        split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to
-    )
+    with _discard_if_failed(run, resume=resume):
+        if source.origin == "baseline":
+            return _train_baseline(split, config, run, force=force, report_to=report_to)
+        return _train_transformer(
+            split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to
+        )
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    with contextlib.suppress(OSError):
+        stat = path.stat()
+        return (stat.st_ino, stat.st_mtime_ns)
+    return None
+
+
+@contextlib.contextmanager
+def _discard_if_failed(run: RunDir, *, resume: bool) -> Iterator[None]:
+    """A new run that fails before its first checkpoint is removed again, so the next ``train``
+    does not call it interrupted; one stopped by Ctrl-C, or after a checkpoint, stays for
+    ``--resume``. Only a run dir this call started is touched (its config.yaml is new)."""
+    before = _stamp(run.config_file)
+    existed = run.path.is_dir()
+    try:
+        yield
+    except Exception:
+        started = _stamp(run.config_file) not in (None, before)
+        if (
+            started
+            and not resume
+            and os.environ.get("RANK", "0") == "0"
+            and last_checkpoint(run) is None
+        ):
+            shutil.rmtree(run.path, ignore_errors=True)
+            if existed:
+                run.path.mkdir(exist_ok=True)  # it was an empty folder (else check_out refused it)
+        raise
 
 
 def _start_run_dir(
@@ -508,10 +539,20 @@ def _truncate_history(path: Path, step: int) -> None:
         return
     keep = [
         line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line and json.loads(line).get("step", 0) <= step
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if (row := _history_row(line)) is not None and row.get("step", 0) <= step
     ]
     path.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+
+
+def _history_row(line: str) -> dict[str, Any] | None:
+    """One line of ``history.jsonl``; ``None`` for one that is no JSON object, such as the
+    partial last line of a run killed while writing it (dropped on resume)."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def last_checkpoint(run: RunDir) -> Path | None:

@@ -69,6 +69,10 @@ def evaluate_command(
     options = inference_options(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
+    if by is not None:  # before evaluate writes anything
+        from fakenews.evaluation.by_group import check_group_column
+
+        check_group_column(run_dir, by, data=data, split=split)
     result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
     _print_metrics(result, run_dir)
     if by is not None:

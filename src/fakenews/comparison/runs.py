@@ -13,7 +13,8 @@ import pandas as pd
 from fakenews.comparison.result import RunRecord
 from fakenews.errors import FakeNewsError
 from fakenews.io import read_json_object
-from fakenews.rundir import RunDir, TrainSummary, eval_key
+from fakenews.rundir import RunDir, TrainSummary, eval_key, read_metrics, read_predictions
+from fakenews.splits import read_csv_text
 
 
 def _command(path: Path, split: str) -> str:
@@ -49,29 +50,23 @@ def _read_predictions(path: Path, run: Path, split: str) -> pd.DataFrame:
         raise FakeNewsError(
             f"run {run} has metrics but no {path.relative_to(run)}; re-run `{_command(run, split)}`."
         )
-    frame = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
-    missing = [c for c in ("id", "label", "pred", "prob_fake") if c not in frame.columns]
-    if missing:
-        raise FakeNewsError(
-            f"{path} lacks column(s) {', '.join(missing)}; expected id,label,pred,prob_fake. Re-run `{_command(run, split)}`."
-        )
-    if frame.empty:
-        raise FakeNewsError(f"{path} has no rows; re-run `{_command(run, split)}`.")
-    if frame["id"].duplicated().any():
-        dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
-        raise FakeNewsError(
-            f"{path} lists article id {dup!r} twice; ids must be unique. Re-run `{_command(run, split)}`."
-        )
-    return frame.loc[:, ["id", "label", "pred", "prob_fake"]].astype(
-        {"label": int, "pred": int, "prob_fake": float}
-    )
+    return read_predictions(path, fix=f"re-run `{_command(run, split)}`")
 
 
-def _read_errors(path: Path) -> pd.DataFrame | None:
+def _read_errors(path: Path, run: Path, split: str) -> pd.DataFrame | None:
+    """``errors/<key>.csv`` when present (``None`` without one, or one of another layout)."""
     if not path.is_file():
         return None
-    frame = pd.read_csv(path, dtype={"id": str, "snippet": str}, keep_default_na=False)
-    return frame if {"id", "kind", "prob_fake"}.issubset(frame.columns) else None
+    frame = read_csv_text(path, what="error table")
+    if not {"id", "kind", "prob_fake"}.issubset(frame.columns):
+        return None
+    probs = pd.to_numeric(frame["prob_fake"], errors="coerce")
+    if probs.isna().any():
+        raise FakeNewsError(
+            f"{path}: prob_fake should be a number, found {frame['prob_fake'][probs.isna()].iloc[0]!r}; "
+            f"re-run `{_command(run, split)}`."
+        )
+    return frame.assign(prob_fake=probs)
 
 
 def _unique_names(paths: Sequence[Path]) -> list[str]:
@@ -99,9 +94,7 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
     fingerprint = str(manifest.get("fingerprint") or "")
     metrics: dict[str, dict[str, Any]] = {}
     for file in sorted(run.path.joinpath("metrics").glob("*.json")):
-        doc = read_json_object(
-            file, what="metrics file", fix=f"re-run `{_command(run.path, split)}`"
-        )
+        doc = read_metrics(file, fix=f"re-run `{_command(run.path, split)}`")
         if str(doc.get("split", split)) == split:
             metrics[file.stem] = doc
     own = metrics.get(key, {})
@@ -124,7 +117,7 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
         efficiency=efficiency,
         metrics=metrics,
         predictions=_read_predictions(run.predictions(key), run.path, split),
-        errors=_read_errors(run.errors(key, ".csv")),
+        errors=_read_errors(run.errors(key, ".csv"), run.path, split),
     )
 
 

@@ -68,8 +68,7 @@ def metrics_by_group(
     ``key`` names the evaluation (default: the one ``evaluate`` writes for this split and data,
     default inference); the predictions must exist (run ``fakenews evaluate`` first).
     """
-    if by not in GROUP_COLUMNS:
-        raise FakeNewsError(f"--by expects one of {', '.join(GROUP_COLUMNS)}, found {by!r}.")
+    _check_by(by)
     if split not in SPLITS:
         raise FakeNewsError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}.")
     run = RunDir.open(run_dir)
@@ -87,6 +86,30 @@ def metrics_by_group(
     return result
 
 
+def check_group_column(
+    run_dir: Path | str, by: str, *, data: Path | str | None = None, split: str = "test"
+) -> None:
+    """What :func:`metrics_by_group` will check of ``by`` and the split, checked before
+    ``evaluate --by`` writes anything: a wrong ``--by`` then leaves the run dir as it was."""
+    _check_by(by)
+    split_dir = RunDir.open(run_dir).split_dir(data)
+    if split in SPLITS:  # else evaluate names the unknown split
+        _check_column(split_dir.split(split), by, split_dir.path)
+
+
+def _check_by(by: str) -> None:
+    if by not in GROUP_COLUMNS:
+        raise FakeNewsError(f"--by expects one of {', '.join(GROUP_COLUMNS)}, found {by!r}.")
+
+
+def _check_column(frame: pd.DataFrame, by: str, where: Path) -> None:
+    if by not in frame.columns:
+        raise FakeNewsError(
+            f"split dir {where} has no {by!r} column; it is written when `fakenews prepare` pools "
+            "several inputs (try --by source)."
+        )
+
+
 def _joined(run: RunDir, key: str, frame: pd.DataFrame, by: str, where: Path) -> pd.DataFrame:
     path = run.predictions(key)
     if not path.is_file():
@@ -94,11 +117,7 @@ def _joined(run: RunDir, key: str, frame: pd.DataFrame, by: str, where: Path) ->
             f"no predictions at {path}; run `fakenews evaluate {run.path}` (with the same --data "
             "and --split) first."
         )
-    if by not in frame.columns:
-        raise FakeNewsError(
-            f"split dir {where} has no {by!r} column; it is written when `fakenews prepare` pools "
-            "several inputs (try --by source)."
-        )
+    _check_column(frame, by, where)
     preds = pd.read_csv(path, dtype={"id": str})
     groups = frame.loc[:, ["id", by]].rename(columns={by: "group"}).astype(str)
     joined = preds.merge(groups, on="id", how="left", validate="one_to_one")

@@ -183,6 +183,11 @@ def _check_model_files(model_dir: Path) -> Path:
         )
     if weights.suffix == ".safetensors":
         _check_safetensors(weights)
+    if not any((model_dir / f).is_file() for f in TOKENIZER_FILES):
+        # else AutoTokenizer may build a default one that silently encodes the texts wrong
+        raise FakeNewsError(
+            f"{model_dir} has no tokenizer files ({', '.join(TOKENIZER_FILES)}); {RETRAIN}."
+        )
     return weights
 
 

@@ -156,6 +156,8 @@ def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResu
     """Run ``study`` into ``out`` (skipping complete pieces) and write ``report/``."""
     out = Path(out)
     check_study_out(study, out)
+    existed = out.is_dir()
+    fresh = not existed or not any(out.iterdir())
     out.mkdir(parents=True, exist_ok=True)
     doc = study_document(study)
     if (out / STUDY_FILE).is_file():
@@ -163,7 +165,14 @@ def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResu
         doc["models"] = {**old.get("models", {}), **doc["models"]}
     write_json(out / STUDY_FILE, doc)
     counter = _Counter()
-    data_dirs = {d.name: _prepare_dataset(d, out, counter, quiet) for d in study.datasets}
+    try:
+        data_dirs = {d.name: _prepare_dataset(d, out, counter, quiet) for d in study.datasets}
+    except Exception:
+        if fresh:  # else its study.json would refuse the corrected study's rerun
+            shutil.rmtree(out, ignore_errors=True)
+            if existed:
+                out.mkdir()
+        raise
     cells: list[Cell] = []
     for protocol in study.protocols:
         for train_set in study.train_sets(protocol):
