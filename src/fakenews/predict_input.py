@@ -298,7 +298,7 @@ def id_of(value: Any, where: str) -> str:
     text = str(value)
     if valid_unicode(text)[1]:
         raise FakeNewsError(
-            f"{where}: the id {text.encode('utf-8', 'backslashreplace').decode()!r} holds an "
+            f"{where}: the id '{text.encode('utf-8', 'backslashreplace').decode()}' holds an "
             "invalid Unicode character (a lone surrogate); expected valid Unicode text; fix that id."
         )
     return text

@@ -191,6 +191,25 @@ def _missing_parents(path: Path) -> list[Path]:
     return missing
 
 
+def _check_path(path: Path, input_path: Path | None) -> None:
+    """Refuse a directory, a path below a file, and the input itself (also through a link)."""
+    if path.is_dir():
+        raise FakeNewsError(
+            f"--output {path} is a directory; expected a file path such as {path / 'predictions.csv'}."
+        )
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise FakeNewsError(
+            f"cannot write --output {path}: {blocker} is a file, not a folder; "
+            "choose a path in a folder you can write to."
+        )
+    if input_path is not None and same_file(path, input_path):
+        raise FakeNewsError(
+            f"--output {path} is the input file {input_path} (the same file, maybe through a "
+            "link); writing there would destroy the input; choose another --output."
+        )
+
+
 class OutputTarget:
     """Where the rows go: a file (through a temporary sibling), or a stream (spooled).
 
@@ -209,25 +228,12 @@ class OutputTarget:
             self.stream = sys.stdout
         elif isinstance(output, str | Path):
             self.path = Path(output)
-            self._check_path(input_path)
+            _check_path(self.path, input_path)
         else:
             self.stream = output
         if self.stream is not None and fmt == "parquet" and _binary(self.stream) is None:
             raise FakeNewsError(
                 "Parquet output is binary and this stream takes text; pass --output FILE.parquet."
-            )
-
-    def _check_path(self, input_path: Path | None) -> None:
-        path = self.path
-        assert path is not None  # set just before; for mypy
-        if path.is_dir():
-            raise FakeNewsError(
-                f"--output {path} is a directory; expected a file path such as {path / 'predictions.csv'}."
-            )
-        if input_path is not None and same_file(path, input_path):
-            raise FakeNewsError(
-                f"--output {path} is the input file {input_path} (the same file, maybe through a "
-                "link); writing there would destroy the input; choose another --output."
             )
 
     @contextlib.contextmanager
@@ -259,18 +265,18 @@ class OutputTarget:
             raise
 
     def _copy_out(self, spool: IO[bytes]) -> None:
-        assert self.stream is not None  # open() spools only for a stream; for mypy
+        stream = self.stream if self.stream is not None else sys.stdout
         spool.seek(0)
-        binary = _binary(self.stream)
+        binary = _binary(stream)
         if binary is not None:
-            self.stream.flush()
+            stream.flush()
             for block in iter(lambda: spool.read(1 << 20), b""):
                 binary.write(block)
             binary.flush()
             return
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         for block in iter(lambda: text.read(1 << 20), ""):
-            self.stream.write(block)
+            stream.write(block)
         text.detach()
 
 
