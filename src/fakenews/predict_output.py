@@ -275,8 +275,8 @@ class OutputTarget:
             binary.flush()
             return
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        for block in iter(lambda: text.read(1 << 20), ""):
-            stream.write(block)
+        for chars in iter(lambda: text.read(1 << 20), ""):
+            stream.write(chars)
         text.detach()
 
 

@@ -154,12 +154,15 @@ def barrier(world: World) -> None:
 
 
 def rank_device(world: World, device: str) -> str:
-    """``cuda:LOCAL_RANK`` for ``auto`` when GPUs are there and the run is distributed."""
+    """``cuda:LOCAL_RANK`` for ``auto`` when GPUs are there and the run is distributed (modulo
+    the GPU count: more processes than GPUs share them)."""
     if world.size == 1 or device != "auto":
         return device
     import torch
 
-    return f"cuda:{world.local_rank}" if torch.cuda.is_available() else device
+    if not torch.cuda.is_available():
+        return device
+    return f"cuda:{world.local_rank % torch.cuda.device_count()}"
 
 
 # --------------------------------------------------------------------------- the run
