@@ -231,10 +231,16 @@ class OutputTarget:
             _check_path(self.path, input_path)
         else:
             self.stream = output
-        if self.stream is not None and fmt == "parquet" and _binary(self.stream) is None:
-            raise FakeNewsError(
-                "Parquet output is binary and this stream takes text; pass --output FILE.parquet."
-            )
+        if self.stream is not None and fmt == "parquet":
+            if _binary(self.stream) is None:
+                raise FakeNewsError(
+                    "Parquet output is binary and this stream takes text; pass --output FILE.parquet."
+                )
+            if self.stream.isatty():
+                raise FakeNewsError(
+                    "Parquet output is binary and stdout is a terminal; pass --output FILE.parquet "
+                    "or redirect stdout to a file."
+                )
 
     @contextlib.contextmanager
     def open(self) -> Iterator[IO[bytes]]:
