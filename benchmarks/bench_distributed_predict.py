@@ -177,7 +177,9 @@ def main() -> None:
     }  # fmt: skip
     path = write_result(name, payload)
     text = path.with_name(f"{name}-{machine_slug()}-kill9.txt")
-    text.write_text("\n".join(transcript) + "\n", encoding="utf-8")
+    text.write_text(
+        "\n".join(x.rstrip() for x in "\n".join(transcript).splitlines()) + "\n", encoding="utf-8"
+    )
     rows = [[n, f"{statistics.median(w):.1f}", result["sha256"][n]] for n, w in result["wall_seconds"].items()]  # fmt: skip
     print(table(rows, ["processes", "wall s (median)", "sha256"]))
     print(f"speed-up 2 vs 1: {result['speedup_2_vs_1_median']:.2f}x; identical: {result['identical']}; "
