@@ -242,14 +242,14 @@ def test_non_utf8_file(
     )
     assert (
         err
-        == f"error: {src} is not UTF-8: byte 0xe9 on line 3; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+        == f"error: {src} is not UTF-8: byte 0xe9 on line 3 (byte offset 20); re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
     )
     txt = tmp_path / "latin1.txt"
     txt.write_bytes("ok\nna\xefve\n".encode("latin-1"))
     err = cli_error(capsys, ["predict", str(tiny_run_dir), "-i", str(txt)])
     assert (
         err
-        == f"error: {txt} is not UTF-8: byte 0xef on line 2; re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
+        == f"error: {txt} is not UTF-8: byte 0xef on line 2 (byte offset 5); re-encode it as UTF-8 (e.g. `iconv -f cp1252 -t utf-8`)."
     )
     assert not (tmp_path / "o.csv").exists()
 

@@ -23,7 +23,7 @@ from fakenews.errors import FakeNewsError
 from fakenews.progress import configure_logging
 
 if TYPE_CHECKING:
-    from fakenews.predict import InputFormat, Prediction
+    from fakenews.predict import InputFormat, OutputFormat, Prediction
 
 SNIPPET = 70
 """Characters of each article echoed after its label and probability."""
@@ -36,13 +36,16 @@ InputOpt = Annotated[
     typer.Option(
         "--input",
         "-i",
-        help="CSV/JSONL with a text column, or plain text one article per line; - for stdin.",
+        help="CSV/JSONL/Parquet with a text column, or plain text one article per line; - for stdin.",
     ),
 ]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="CSV to write id,pred,label_name,prob_fake to (default stdout)."
+        "--output",
+        "-o",
+        help="File to write id,pred,label_name,prob_fake to: .csv, .jsonl or .parquet "
+        "(default stdout, CSV). Written atomically; never the input.",
     ),
 ]
 TextColumnOpt = Annotated[
@@ -57,10 +60,24 @@ IdColumnOpt = Annotated[
 ]
 FormatOpt = Annotated[
     str,
-    typer.Option("--format", help="auto | csv | jsonl | txt (auto: by suffix, else sniffed)."),
+    typer.Option(
+        "--format",
+        help="Input: auto | csv | jsonl | txt | parquet (auto: by suffix, else sniffed).",
+    ),
+]
+OutputFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--output-format",
+        help="auto | csv | jsonl | parquet (auto: by --output's suffix, else csv).",
+    ),
 ]
 ChunkSizeOpt = Annotated[
-    int, typer.Option("--chunk-size", help="Rows read, scored and written at a time.")
+    int,
+    typer.Option(
+        "--chunk-size",
+        help="Rows read, scored and written at a time (and per part file of a distributed run).",
+    ),
 ]
 
 
@@ -72,6 +89,7 @@ def predict_command(
     text_column: TextColumnOpt = None,
     id_column: IdColumnOpt = "id",
     format: FormatOpt = "auto",
+    output_format: OutputFormatOpt = "auto",
     chunk_size: ChunkSizeOpt = 1000,
     backend: BackendOpt = "torch",
     long: LongOpt = "truncate",
@@ -81,7 +99,7 @@ def predict_command(
     quiet: Quiet = False,
 ) -> None:
     """Score articles: TEXT arguments (label and probability per line) or a whole file."""
-    from fakenews.predict import predict_file, predict_texts
+    from fakenews.predict import check_texts, predict_file, predict_texts
 
     configure_logging(quiet=quiet)
     _check_sources(texts, input, output)
@@ -89,14 +107,15 @@ def predict_command(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
     if input is None:
-        texts = texts or []
+        texts = check_texts(texts or [])  # lone surrogates of argv bytes become U+FFFD
         _echo_predictions(texts, predict_texts(run_dir, texts, quiet=quiet, options=options))
         return
     result = predict_file(
         run_dir, input, output if output is not None else sys.stdout, format=cast("InputFormat", format),
-        text_column=text_column, id_column=id_column, chunk_size=chunk_size, quiet=quiet, options=options,
+        output_format=cast("OutputFormat", output_format), text_column=text_column,
+        id_column=id_column, chunk_size=chunk_size, quiet=quiet, options=options,
     )  # fmt: skip
-    if output is not None and not quiet:
+    if result.output is not None and not quiet:
         typer.echo(
             f"wrote {result.n} predictions ({result.n_fake} fake, {result.n_real} real) to {output} "
             f"in {result.seconds:.1f} s",
