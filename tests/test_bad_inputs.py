@@ -290,6 +290,7 @@ def _run_file_cases() -> list[Case]:
         Case("predict", "model/arrays.npz is garbage", pred, "could not load the baseline model", {"tfidf/model/arrays.npz": BINARY}),
         Case("predict", "--batch-size 0", f"{pred} --batch-size 0", "--batch-size must be at least 1; found 0."),
         Case("predict", "--chunk-size 0", f"predict {R} -i {{tmp}}/raw.csv --chunk-size 0 -q", "--chunk-size must be at least 1; found 0."),
+        Case("predict", "--chunk-size 0 with TEXT", f"{pred} --chunk-size 0", "--chunk-size must be at least 1; found 0."),
         Case("predict", "--format xml", f"predict {R} -i {{tmp}}/raw.csv --format xml -q", "--format"),
         Case("predict", "--input is missing", f"predict {R} -i {{tmp}}/nothing.csv -q", "nothing.csv"),
         Case("predict", "--output is under a file", f"predict {R} -i {{tmp}}/raw.csv -o {{tmp}}/raw.csv/out.csv -q", "raw.csv"),

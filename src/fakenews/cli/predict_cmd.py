@@ -103,6 +103,8 @@ def predict_command(
 
     configure_logging(quiet=quiet)
     _check_sources(texts, input, output)
+    if chunk_size < 1:  # also with TEXT arguments, where no file is chunked: a typo is a typo
+        raise FakeNewsError(f"--chunk-size must be at least 1; found {chunk_size}.")
     options = inference_options(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
