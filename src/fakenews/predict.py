@@ -131,7 +131,7 @@ def predict_texts(
     run = RunDir.open(run_dir)
     texts = check_texts(texts)
     predictor = predictor or load_predictor(run, options, quiet=quiet)
-    return to_predictions(predictor.predict_proba(texts), run.label_names)
+    return to_predictions(predictor.predict_proba(texts), run.label_names, run.threshold)
 
 
 def predict_file(
@@ -179,7 +179,7 @@ def predict_file(
         predictor = predictor or load_predictor(run, options, quiet=True)
         start = time.perf_counter()
         rest = itertools.chain([first] if first is not None else [], chunks)
-        counts = _write_predictions(rest, predictor, run.label_names, output, quiet=quiet)
+        counts = _write_predictions(rest, predictor, run, output, quiet=quiet)
     finally:
         source.close()
     out_name = str(output) if isinstance(output, str | Path) and str(output) != "-" else None
@@ -206,19 +206,21 @@ def _check_file_args(chunk_size: int, format: str) -> None:
 def _write_predictions(
     chunks: Iterator[tuple[list[str], list[str]]],
     predictor: Predictor,
-    names: Sequence[str],
+    run: RunDir,
     output: Path | str | IO[str] | None,
     *,
     quiet: bool,
 ) -> list[int]:
-    """Predict chunk by chunk and write ``id,pred,label_name,prob_fake``; counts per label."""
+    """Predict chunk by chunk and write ``id,pred,label_name,prob_fake`` (labels decided at the
+    run's threshold); counts per label."""
     counts = [0, 0]
     with _output(output) as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(OUTPUT_COLUMNS)
         for ids, texts in track(chunks, description="predicting", quiet=quiet):
             probs = np.asarray(predictor.predict_proba(texts), dtype=np.float64)
-            for row_id, pred in zip(ids, to_predictions(probs, names), strict=True):
+            preds = to_predictions(probs, run.label_names, run.threshold)
+            for row_id, pred in zip(ids, preds, strict=True):
                 writer.writerow((row_id, pred.pred, pred.label_name, pred.prob_fake))
                 counts[pred.pred] += 1
     return counts
