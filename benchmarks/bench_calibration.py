@@ -42,6 +42,18 @@ def _copy_run(run_dir: Path, out: Path) -> Path:
     return out
 
 
+def _ece_ci(labels: Any, probs: Any, n_boot: int = 2000) -> list[float]:
+    """Percentile bootstrap 95% CI of the ECE over the test articles (seed 0)."""
+    import numpy as np
+
+    from fakenews.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(labels), size=(n_boot, len(labels)))
+    eces = [expected_calibration_error(labels[i], probs[i]) for i in idx]
+    return [float(np.percentile(eces, 2.5)), float(np.percentile(eces, 97.5))]
+
+
 def _test_figures(run_dir: Path) -> dict[str, Any]:
     from fakenews.evaluation import evaluate
 
@@ -52,7 +64,9 @@ def _test_figures(run_dir: Path) -> dict[str, Any]:
         "n": m.n,
         "threshold": m.threshold,
         "ece": m.ece,
+        "ece_ci95": _ece_ci(r.labels, r.probs),
         "ece_uncalibrated": r.ece_uncalibrated,
+        "ece_uncalibrated_ci95": _ece_ci(r.labels, r.probs_uncalibrated),
         "brier": m.brier,
         "accuracy": m.accuracy,
         "fpr": m.fpr,

@@ -242,14 +242,18 @@ def choose_threshold(
         reason = picked
         logger.warning("%s: falling back to --policy %s", picked, used)
         picked = _pick_or_fail(used, labels, prob_fake, n_real, n_fake)
+    rates = rates_at(labels, prob_fake, float(picked))
     return Decision(
         policy=str(used),
         threshold=float(picked),
         n_real=n_real,
         n_fake=n_fake,
+        fpr=rates["fpr"],
+        recall=rates["recall"],
+        precision=rates["precision"],
+        f1=rates["f1"],
         requested=str(asked),
         fallback_reason=reason,
-        **rates_at(labels, prob_fake, float(picked)),
     )
 
 
