@@ -29,6 +29,8 @@ from fakenews.training import _compute_metrics
 class TiePredictor:
     """P(fake) = 0.5 for every text."""
 
+    temperature = 1.0
+
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         return np.full((len(texts), 2), 0.5)
 

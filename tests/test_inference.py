@@ -95,11 +95,17 @@ def test_windowing_rejects_bad_values() -> None:
 def test_baseline_predictor(tiny_baseline_run_dir: Path, texts: list[str]) -> None:
     from fakenews.models.baseline import TfidfLogReg
 
-    predictor = load_predictor(tiny_baseline_run_dir, long="chunks")
-    assert isinstance(predictor, BaselinePredictor)
+    predictor = load_predictor(tiny_baseline_run_dir, long="chunks", calibrated=False)
+    assert isinstance(predictor, BaselinePredictor) and predictor.temperature == 1.0
     probs = predictor.predict_proba(texts)
-    expected = TfidfLogReg.load(tiny_baseline_run_dir / "model").predict_proba(texts)
-    np.testing.assert_array_equal(probs, expected)
+    model = TfidfLogReg.load(tiny_baseline_run_dir / "model")
+    np.testing.assert_array_equal(probs, model.predict_proba(texts))
+    # by default the run's temperature (train calibrated it) divides the decision function
+    calibrated = load_predictor(tiny_baseline_run_dir)
+    t = calibrated.temperature
+    assert t != 1.0
+    p_fake = 1.0 / (1.0 + np.exp(-model.decision_function(texts) / t))
+    np.testing.assert_allclose(calibrated.predict_proba(texts)[:, 1], p_fake, atol=1e-12)
     total, trainable = predictor.parameter_counts()
     assert total == trainable > 0 and predictor.memory_bytes() > 0
 

@@ -55,7 +55,9 @@ def test_every_figure_is_drawn_and_renders() -> None:
     labels = rng.integers(0, 2, 60).tolist()
     p = np.clip(np.asarray(labels) * 0.6 + rng.uniform(0, 0.4, 60), 0, 1).tolist()
     figures = evaluation_figures(make_result(labels, p))
-    assert list(figures) == ["confusion", "roc", "reliability", "length", "per_class"]
+    assert list(figures) == [
+        "confusion", "roc", "reliability", "length", "per_class", "pr", "threshold",
+    ]  # fmt: skip
     for name, fig in figures.items():
         assert isinstance(fig, Figure)
         assert all(ax.has_data() for ax in fig.axes if ax.get_label() != "<colorbar>"), name

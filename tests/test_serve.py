@@ -71,7 +71,8 @@ def test_single_and_batch_match_the_predictor(client: TestClient, tiny_run_dir: 
     one = client.post("/predict", json={"title": "Budget day", "text": texts[0]})
     assert one.status_code == 200
     body = one.json()
-    assert set(body) == {"label", "label_name", "prob_fake"}
+    assert set(body) == {"label", "label_name", "prob_fake", "threshold"}
+    assert body["threshold"] == 0.5  # the fixture run decides at 0.5 (decision policy argmax)
     assert body["prob_fake"] == pytest.approx(expected[0], abs=1e-6)
     assert body["label"] == int(expected[0] > 0.5) and body["label_name"] == (
         "fake" if body["label"] else "real"

@@ -8,7 +8,7 @@ A run's config is built in layers, each one overriding the last::
       -> ``--set section.key=value`` overrides (values are parsed as YAML: ``3e-5``, ``null``, ``[1, 10]``)
 
 The result is written to ``RUN_DIR/config.yaml`` with the sections ``model``, ``data``, ``train``,
-``baseline`` and the top-level ``seed``. Every check happens in ``__post_init__`` and raises
+``baseline``, ``calibrate``, ``decision`` and the top-level ``seed``. Every check happens in ``__post_init__`` and raises
 :class:`~fakenews.errors.FakeNewsError` quoting the bad value.
 """
 
@@ -26,6 +26,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
+from fakenews.calibration_files import CalibrationMethod, parse_policy
 from fakenews.errors import FakeNewsError
 
 ModelKind = Literal["transformer", "baseline"]
@@ -36,6 +37,8 @@ Metric = Literal["f1", "accuracy"]
 TrainPrecision = Literal["auto", "fp32", "fp16", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+ClassWeight = Literal["none", "balanced"]
+"""``train.class_weight``: ``none`` or ``balanced`` (each class weighted ``n / (2 * n_class)``)."""
 Backend = Literal["torch", "onnx"]
 """Inference backend: ``torch`` loads ``model/``, ``onnx`` the export under ``onnx/``."""
 LongMode = Literal["truncate", "chunks"]
@@ -210,6 +213,11 @@ class TrainConfig:
     dataloader_workers: int = 0
     """Data-loader worker processes (default 0 = load in the training process)."""
 
+    class_weight: ClassWeight = "none"
+    """``none`` (default) or ``balanced``: weight each class's loss by ``n / (2 * n_class)`` of the
+    training split (weighted cross-entropy for transformers, ``class_weight`` of the baseline's
+    logistic regression), for imbalanced data such as moderation queues."""
+
     def __post_init__(self) -> None:
         _positive("train", "epochs", self.epochs)
         _positive("train", "learning_rate", self.learning_rate)
@@ -233,6 +241,7 @@ class TrainConfig:
         _allowed("metric", self.metric, Metric, "train")
         _allowed("precision", self.precision, TrainPrecision, "train")
         _allowed("device", self.device, Device, "train")
+        _allowed("class_weight", self.class_weight, ClassWeight, "train")
         if self.device == "cpu" and self.precision == "fp16":
             raise FakeNewsError(
                 "train.precision=fp16 needs a GPU but train.device=cpu; use --set train.precision=fp32 (or bf16)."
@@ -269,6 +278,37 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
+class CalibrateConfig:
+    """Probability calibration that ``train`` runs at its end (``fakenews calibrate`` re-runs it)."""
+
+    method: CalibrationMethod = "temperature"
+    """``temperature`` (default: temperature scaling fitted on the validation split, Guo et al.
+    2017) or ``none`` (keep the model's probabilities; ``--set calibrate.method=none``)."""
+
+    def __post_init__(self) -> None:
+        _allowed("method", self.method, CalibrationMethod, "calibrate")
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """How ``train`` picks the decision threshold on calibrated P(fake), on the validation split."""
+
+    policy: str = "argmax"
+    """``argmax`` (default: threshold 0.5), ``max_f1`` (the fake class's F1), ``fpr:B`` (the lowest
+    threshold whose false-positive rate is at most B, e.g. ``fpr:0.05``) or ``precision:P`` (the
+    lowest threshold whose precision on fake is at least P, e.g. ``precision:0.95``)."""
+
+    fallback: str | None = None
+    """Policy used when validation is too small for ``policy`` (default null: refuse with an
+    error instead), e.g. ``argmax``; the fallback is recorded in ``decision.json``."""
+
+    def __post_init__(self) -> None:
+        parse_policy(self.policy, flag="decision.policy")
+        if self.fallback is not None:
+            parse_policy(self.fallback, flag="decision.fallback")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``fakenews train`` needs besides the split dir and the output dir."""
 
@@ -283,6 +323,12 @@ class RunConfig:
 
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     """The TF-IDF baseline's settings (section ``baseline``; ignored by transformers)."""
+
+    calibrate: CalibrateConfig = field(default_factory=CalibrateConfig)
+    """Probability calibration after training (section ``calibrate``)."""
+
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+    """The decision threshold's policy (section ``decision``)."""
 
     seed: int = 42
     """Seed for weight init, data order and dropout (default 42, the study's)."""
@@ -506,12 +552,21 @@ def _wrong_type(value: Any, expected: str, key: str, where: str) -> Any:
 
 def _nullable_keys() -> frozenset[str]:
     out = set()
-    for section in (ModelConfig, DataConfig, TrainConfig, BaselineConfig):
+    for section in (
+        ModelConfig,
+        DataConfig,
+        TrainConfig,
+        BaselineConfig,
+        CalibrateConfig,
+        DecisionConfig,
+    ):
         name = {
             ModelConfig: "model",
             DataConfig: "data",
             TrainConfig: "train",
             BaselineConfig: "baseline",
+            CalibrateConfig: "calibrate",
+            DecisionConfig: "decision",
         }[section]
         for key, hint in typing.get_type_hints(section).items():
             if type(None) in get_args(hint):

@@ -160,8 +160,7 @@ def export_onnx(
     Args:
         run_dir: a transformer run dir written by ``fakenews train``.
         format: ``onnx`` (the only format; default).
-        quantize: ``none`` (default: fp32 ``model.onnx``) or ``int8`` (dynamic int8
-            ``model.int8.onnx``).
+        quantize: ``none`` (default: fp32 ``model.onnx``) or ``int8`` (``model.int8.onnx``).
         max_drop: largest accepted accuracy drop of the export against PyTorch on ``split``,
             in percentage points (default 1.0); a larger drop is refused.
         keep_worse: keep an export whose accuracy dropped more than ``max_drop`` (``--keep-worse``).
@@ -187,6 +186,7 @@ def export_onnx(
         batch_size=batch,
         device="cpu",
         quiet=quiet,
+        temperature=run.temperature,  # both backends give the run's calibrated P(fake)
     )
     if run.onnx.exists():
         logger.info("replacing the existing export in %s once the new one is checked", run.onnx)
@@ -233,7 +233,9 @@ def _export_and_check(
         "scoring PyTorch and ONNX on %d %s articles (batch %d)", len(texts), a.split, a.batch
     )
     labels = frame["label"].to_numpy(dtype=int)
-    scores = _score_both(torch_predictor, onnx_predictor, texts, labels, a.repeats)
+    scores = _score_both(
+        torch_predictor, onnx_predictor, texts, labels, a.repeats, threshold=run.threshold
+    )
     drop = -scores["accuracy_change_pts"]
     if drop > a.max_drop and not a.keep_worse:
         raise FakeNewsError(
@@ -310,13 +312,16 @@ def _score_both(
     texts: list[str],
     labels: np.ndarray,
     repeats: int,
+    *,
+    threshold: float,
 ) -> dict[str, Any]:
-    """Accuracy, agreement, probability differences and speed of both backends on ``texts``."""
+    """Accuracy, agreement, probability differences and speed of both backends on ``texts``,
+    labels decided at the run's ``threshold``."""
     (torch_probs, torch_s), (onnx_probs, onnx_s) = _time_both(
         torch_predictor, onnx_predictor, texts, repeats
     )
-    torch_pred = predictions_from_probs(torch_probs)
-    onnx_pred = predictions_from_probs(onnx_probs)
+    torch_pred = predictions_from_probs(torch_probs, threshold)
+    onnx_pred = predictions_from_probs(onnx_probs, threshold)
     acc_torch = float(np.mean(torch_pred == labels))
     acc_onnx = float(np.mean(onnx_pred == labels))
     diff = np.abs(onnx_probs[:, 1] - torch_probs[:, 1])

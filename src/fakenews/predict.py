@@ -138,7 +138,7 @@ def predict_texts(
     run = RunDir.open(run_dir)
     texts = check_texts(texts)
     predictor = predictor or load_predictor(run, options, quiet=quiet)
-    return to_predictions(predictor.predict_proba(texts), run.label_names)
+    return to_predictions(predictor.predict_proba(texts), run.label_names, run.threshold)
 
 
 def predict_file(
@@ -243,7 +243,7 @@ def _predict_whole(
     rest = itertools.chain([first] if first is not None else [], chunks)
     with target.open() as handle:
         writer = RowsWriter(handle, target.format)
-        counts = _write_predictions(rest, predictor, run.label_names, writer, quiet=quiet)
+        counts = _write_predictions(rest, predictor, run, writer, quiet=quiet)
         writer.close()
     return counts[0], counts[1]
 
@@ -270,19 +270,24 @@ def _predict_distributed(
         "long": options.long,
         "precision": options.precision,
         "batch_size": options.batch_size,
+        # parts scored before a re-calibration would disagree with the rest
+        "calibrated": options.calibrated,
+        "temperature": run.temperature,
+        "threshold": run.threshold,
     }
 
     def load() -> Any:
         loaded = predictor or load_predictor(run, options, quiet=True)
-        return lambda chunk: score_chunk(loaded, run.label_names, chunk)
+        return lambda chunk: score_chunk(loaded, run, chunk)
 
     return predict_in_parts(reader, target, manifest, load, world=world, quiet=quiet)
 
 
-def score_chunk(predictor: Predictor, names: Sequence[str], chunk: Chunk) -> Scored:
-    """One chunk's predictions (:func:`to_predictions` of the predictor's probabilities)."""
+def score_chunk(predictor: Predictor, run: RunDir, chunk: Chunk) -> Scored:
+    """One chunk's predictions (:func:`to_predictions` of the predictor's probabilities, decided
+    at the run's threshold)."""
     probs = np.asarray(predictor.predict_proba(chunk.texts), dtype=np.float64)
-    preds = to_predictions(probs, names)
+    preds = to_predictions(probs, run.label_names, run.threshold)
     return Scored(
         chunk.ids,
         [p.pred for p in preds],
@@ -294,15 +299,16 @@ def score_chunk(predictor: Predictor, names: Sequence[str], chunk: Chunk) -> Sco
 def _write_predictions(
     chunks: Iterator[Chunk],
     predictor: Predictor,
-    names: Sequence[str],
+    run: RunDir,
     writer: RowsWriter,
     *,
     quiet: bool,
 ) -> list[int]:
-    """Predict chunk by chunk and write ``id,pred,label_name,prob_fake``; counts per label."""
+    """Predict chunk by chunk and write ``id,pred,label_name,prob_fake`` (labels decided at the
+    run's threshold); counts per label."""
     counts = [0, 0]
     for chunk in track(chunks, description="predicting", quiet=quiet):
-        scored = score_chunk(predictor, names, chunk)
+        scored = score_chunk(predictor, run, chunk)
         writer.write(scored)
         for pred in scored.preds:
             counts[pred] += 1

@@ -9,6 +9,8 @@
       checkpoints/          Trainer checkpoints (resume)
       history.jsonl         one JSON object per logging step / epoch
       train_summary.json    wall time, steps, best checkpoint, device             -> RunDir.summary
+      calibration.json      temperature fitted on validation (``fakenews calibrate``) -> RunDir.calibration
+      decision.json         the decision policy's threshold on P(fake)            -> RunDir.decision, .threshold
       metrics/<key>.json    key = split ("test") or "<data name>.<split>" for another data set,
                             + a variant suffix ("+onnx", "+bf16", "+chunks") for another inference
       predictions/<key>.csv id, label, pred, prob_fake
@@ -36,9 +38,11 @@ from typing import Any, Literal
 import pandas as pd
 
 from fakenews import LABELS
+from fakenews.calibration_files import CALIBRATION_FILE, DECISION_FILE, Calibration, Decision
 from fakenews.config import RunConfig, load_yaml
 from fakenews.errors import FakeNewsError
 from fakenews.io import read_json_object
+from fakenews.metrics import DEFAULT_THRESHOLD
 from fakenews.splits import SplitDir, check_manifest, load_split_dir, read_csv_text
 
 CONFIG = "config.yaml"
@@ -227,6 +231,14 @@ class RunDir:
     def train_summary(self) -> Path:
         return self.path / TRAIN_SUMMARY
 
+    @property
+    def calibration_file(self) -> Path:
+        return self.path / CALIBRATION_FILE
+
+    @property
+    def decision_file(self) -> Path:
+        return self.path / DECISION_FILE
+
     # -- paths written by evaluate / benchmark / export
     def metrics(self, key: str) -> Path:
         return self.path / "metrics" / f"{key}.json"
@@ -306,6 +318,34 @@ class RunDir:
             return None
         data = read_json_object(self.train_summary, what="training summary", fix=RETRAIN)
         return TrainSummary.from_dict(data, where=str(self.train_summary))
+
+    @cached_property
+    def calibration(self) -> Calibration | None:
+        """``calibration.json`` as a :class:`Calibration`; ``None`` when the run has none (T = 1)."""
+        if not self.calibration_file.is_file():
+            return None
+        fix = "re-run `fakenews calibrate RUN_DIR`"
+        data = read_json_object(self.calibration_file, what="calibration file", fix=fix)
+        return Calibration.from_dict(data, where=str(self.calibration_file))
+
+    @cached_property
+    def decision(self) -> Decision | None:
+        """``decision.json`` as a :class:`Decision`; ``None`` when the run has none (threshold 0.5)."""
+        if not self.decision_file.is_file():
+            return None
+        fix = "re-run `fakenews calibrate RUN_DIR`"
+        data = read_json_object(self.decision_file, what="decision file", fix=fix)
+        return Decision.from_dict(data, where=str(self.decision_file))
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature (1.0 without ``calibration.json``)."""
+        return self.calibration.temperature if self.calibration is not None else 1.0
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold on calibrated P(fake) (0.5 without ``decision.json``)."""
+        return self.decision.threshold if self.decision is not None else DEFAULT_THRESHOLD
 
     def trained_split_dir(self) -> Path:
         """The split dir the run was trained on (``split_dir`` in ``train_summary.json``)."""

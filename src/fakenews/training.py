@@ -17,6 +17,7 @@ The same call runs under ``torchrun --nproc_per_node N -m fakenews train ...`` o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -36,6 +37,7 @@ import transformers  # resolves its names lazily: transformers.Trainer (~4 s) lo
 from accelerate import PartialState
 
 from fakenews.cache import TOKENIZED, TOKENIZERS, cache_dir
+from fakenews.calibration import CalibrationResult, calibrate, check_policy_fits
 from fakenews.config import RunConfig, flatten_keys, load_config, resolve_config
 from fakenews.errors import FakeNewsError
 from fakenews.io import atomic_dir, write_json, write_text
@@ -77,6 +79,10 @@ class TrainResult:
 
     summary: TrainSummary | None = None
     """What ``train_summary.json`` holds (``None`` on ranks > 0)."""
+
+    calibration: CalibrationResult | None = None
+    """The calibration and decision threshold fitted at the end (``None`` without validation
+    data or on ranks > 0)."""
 
     is_main_process: bool = True
     """False on ranks > 0 of a multi-process run (only rank 0 writes and reports)."""
@@ -217,12 +223,42 @@ def train(
     run = RunDir(out)
     if resume:
         check_resume(run, config, split)
+    val_labels = split.frames["validation"]["label"].to_numpy(dtype=int)
+    if len(val_labels):  # refuse an impossible policy before training, not after
+        check_policy_fits(config.decision.policy, config.decision.fallback, val_labels)
     with _discard_if_failed(run, resume=resume):
         if source.origin == "baseline":
-            return _train_baseline(split, config, run, force=force, report_to=report_to)
-        return _train_transformer(
-            split, source, config, run, resume=resume, force=force, quiet=quiet, report_to=report_to
+            result = _train_baseline(split, config, run, force=force, report_to=report_to)
+        else:
+            result = _train_transformer(
+                split, source, config, run, resume=resume, force=force, quiet=quiet,
+                report_to=report_to,
+            )  # fmt: skip
+    return _calibrate_after_training(result, has_validation=len(val_labels) > 0, quiet=quiet)
+
+
+def _calibrate_after_training(
+    result: TrainResult, *, has_validation: bool, quiet: bool
+) -> TrainResult:
+    """Rank 0: ``calibrate.method`` and ``decision.policy`` on validation (``calibration.json``,
+    ``decision.json``); without validation data the run keeps T = 1 and threshold 0.5."""
+    if not result.is_main_process:
+        return result
+    if not has_validation:
+        logger.warning(
+            "no validation split: the run is not calibrated and decides at 0.5 "
+            "(prepare a validation share and run `fakenews calibrate RUN_DIR`)."
         )
+        return result
+    c = result.config
+    done = calibrate(
+        result.run_dir,
+        method=c.calibrate.method,
+        policy=c.decision.policy,
+        fallback=c.decision.fallback,
+        quiet=quiet,
+    )
+    return dataclasses.replace(result, calibration=done)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -314,6 +350,7 @@ def _fit_baseline(split: SplitDir, config: RunConfig) -> TfidfLogReg:
     return TfidfLogReg(
         ngram_max=b.ngram_max, min_df=b.min_df, max_features=b.max_features, c_grid=b.c_grid,
         metric=config.train.metric, seed=config.seed,
+        class_weight=None if config.train.class_weight == "none" else config.train.class_weight,
     ).fit(
         train_frame["combined_text"].tolist(), train_frame["label"].tolist(),
         val_frame["combined_text"].tolist() or None, val_frame["label"].tolist() or None,
@@ -657,6 +694,32 @@ class _Data:
     validation: Any | None
     collator: Any
     total_steps: int
+    class_weights: tuple[float, float] | None = None
+    """Loss weights of (real, fake) under ``train.class_weight=balanced``; ``None`` = unweighted."""
+
+
+def balanced_class_weights(labels: Any) -> tuple[float, float]:
+    """``n / (2 * n_class)`` per class (scikit-learn's ``class_weight="balanced"``)."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)[:2].astype(np.float64)
+    n = float(counts.sum())
+    return (n / (2.0 * max(counts[0], 1.0)), n / (2.0 * max(counts[1], 1.0)))
+
+
+class WeightedCrossEntropy:
+    """The Trainer's ``compute_loss_func`` for ``train.class_weight=balanced``: cross-entropy with
+    per-class weights, summed and divided by the labels in the accumulated batch (what the
+    Trainer passes as ``num_items_in_batch``), or a weighted mean when it passes none."""
+
+    def __init__(self, weights: tuple[float, float]) -> None:
+        self.weights = torch.tensor(weights, dtype=torch.float32)
+
+    def __call__(self, outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+        logits = outputs["logits"] if isinstance(outputs, Mapping) else outputs[0]
+        weight = self.weights.to(device=logits.device, dtype=logits.dtype)
+        if num_items_in_batch is None:
+            return torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+        total = torch.nn.functional.cross_entropy(logits, labels, weight=weight, reduction="sum")
+        return total / num_items_in_batch
 
 
 @dataclass(frozen=True)
@@ -774,7 +837,17 @@ def _data(tokenizer: Any, split: SplitDir, config: RunConfig, setup: _Setup) -> 
         padding=padding,
         max_length=config.data.max_length if padding == "max_length" else None,
     )
-    return _Data(train=train_ds, validation=val_ds, collator=collator, total_steps=total_steps)
+    weights = None
+    if t.class_weight == "balanced":
+        weights = balanced_class_weights(split.frames["train"]["label"].to_numpy())
+        logger.info("class_weight=balanced: loss weights real %.3f, fake %.3f", *weights)
+    return _Data(
+        train=train_ds,
+        validation=val_ds,
+        collator=collator,
+        total_steps=total_steps,
+        class_weights=weights,
+    )
 
 
 def _trainer(
@@ -808,6 +881,9 @@ def _trainer(
         data_collator=data.collator,
         compute_metrics=_compute_metrics,
         callbacks=callbacks,
+        compute_loss_func=(
+            WeightedCrossEntropy(data.class_weights) if data.class_weights is not None else None
+        ),
     )
     _quiet_progress(trainer)
     return trainer

@@ -31,6 +31,7 @@ from typer._click import exceptions as click_exc  # typer 0.29 vendors click
 from fakenews import __version__
 from fakenews.cache import cache_dir
 from fakenews.cli import (
+    calibrate_cmd,
     compare_cmd,
     data_cmd,
     demo_cmd,
@@ -85,6 +86,7 @@ def _root(
 COMMAND_MODULES = (
     data_cmd,
     train_cmd,
+    calibrate_cmd,
     evaluate_cmd,
     compare_cmd,
     study_cmd,

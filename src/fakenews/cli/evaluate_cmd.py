@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from fakenews.efficiency import EfficiencyResult
     from fakenews.evaluation.by_group import ByGroupResult
     from fakenews.evaluation.result import EvaluationResult
+    from fakenews.metrics import Metrics
 
 NArticlesOpt = Annotated[
     int, typer.Option("--n-articles", help="Real articles timed at batch size 1.")
@@ -42,6 +43,14 @@ ByOpt = Annotated[
     typer.Option(
         "--by",
         help="source | dataset: also per-group metrics, metrics/<key>.by_<by>.json.",
+    ),
+]
+ThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold",
+        help="Show the metrics at this P(fake) threshold instead of the run's (decision.json); "
+        "writes nothing, the run is unchanged.",
     ),
 ]
 ThreadsOpt = Annotated[
@@ -60,6 +69,7 @@ def evaluate_command(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
     by: ByOpt = None,
+    threshold: ThresholdOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
@@ -73,7 +83,9 @@ def evaluate_command(
         from fakenews.evaluation.by_group import check_group_column
 
         check_group_column(run_dir, by, data=data, split=split)
-    result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
+    result = evaluate(
+        run_dir, data=data, split=split, options=options, threshold=threshold, quiet=quiet
+    )
     _print_metrics(result, run_dir)
     if by is not None:
         from fakenews.evaluation.by_group import metrics_by_group
@@ -120,35 +132,50 @@ def _ci(bounds: tuple[float, float], digits: int) -> str:
     return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
 
 
+def _metric_rows(result: EvaluationResult) -> list[tuple[str, str, str]]:
+    """(metric, at the run's threshold, at 0.5) rows; blank where the threshold does not matter."""
+    m, d = result.metrics, result.at_default or result.metrics
+    rows = [
+        ("accuracy", _f(m.accuracy), _f(d.accuracy)),
+        ("precision (weighted)", _f(m.precision_weighted), _f(d.precision_weighted)),
+        ("recall (weighted)", _f(m.recall_weighted), _f(d.recall_weighted)),
+        ("F1 (weighted)", _f(m.f1_weighted), _f(d.f1_weighted)),
+        ("F1 (macro)", _f(m.f1_macro), _f(d.f1_macro)),
+        ("FPR (real flagged fake)", _f(m.fpr), _f(d.fpr)),
+        ("FNR (fake passed as real)", _f(m.fnr), _f(d.fnr)),
+        ("confusion [[TN, FP], [FN, TP]]", _cm(m), _cm(d)),
+        ("ROC-AUC", _f(m.roc_auc) if m.roc_auc is not None else "undefined (one class)", ""),
+        ("ECE (15 bins)", _f(m.ece), ""),
+        ("Brier", _f(m.brier), ""),
+    ]
+    if result.temperature != 1.0:
+        rows.append(("ECE before calibration (T = 1)", _f(result.ece_uncalibrated), ""))
+    rows.append(("temperature", f"{result.temperature:.4g}", ""))
+    return rows
+
+
+def _cm(m: Metrics) -> str:
+    return str([list(r) for r in m.confusion_matrix])
+
+
 def _print_metrics(result: EvaluationResult, run_dir: Path) -> None:
     m = result.metrics
     where = "in-domain" if result.in_domain else f"cross-data-set: {result.data_name}"
     table = Table(title=f"{run_dir} — {result.key} ({where}, n={m.n})")
     table.add_column("metric")
-    table.add_column("value", justify="right")
-    rows = [
-        ("accuracy", _f(m.accuracy)),
-        ("precision (weighted)", _f(m.precision_weighted)),
-        ("recall (weighted)", _f(m.recall_weighted)),
-        ("F1 (weighted)", _f(m.f1_weighted)),
-        ("F1 (macro)", _f(m.f1_macro)),
-        ("ROC-AUC", _f(m.roc_auc) if m.roc_auc is not None else "undefined (one class)"),
-        ("FPR (real flagged fake)", _f(m.fpr)),
-        ("FNR (fake passed as real)", _f(m.fnr)),
-        ("ECE (15 bins)", _f(m.ece)),
-        ("Brier", _f(m.brier)),
-        ("confusion [[TN, FP], [FN, TP]]", str([list(r) for r in m.confusion_matrix])),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
+    table.add_column(f"threshold {m.threshold:.4g}", justify="right")
+    if abs(m.threshold - 0.5) > 1e-12:
+        table.add_column("threshold 0.5", justify="right")
+    for name, value, at_half in _metric_rows(result):
+        table.add_row(name, value, at_half)
     console = Console()
     console.print(table)
-    console.print(
-        f"wrote metrics/{result.key}.json, predictions/, errors/, plots/, README.md in {run_dir}",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
+    wrote = (
+        f"wrote metrics/{result.key}.json, predictions/, errors/, plots/, README.md in {run_dir}"
+        if result.files
+        else f"--threshold {m.threshold:g}: nothing written, the run is unchanged"
     )
+    console.print(wrote, highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_groups(result: ByGroupResult) -> None:

@@ -63,6 +63,10 @@ def train_command(
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if k != "loss")
     typer.echo(f"run dir: {result.run_dir}")
     typer.echo(f"validation: {shown or 'n/a (empty validation split)'}")
+    if result.calibration is not None:
+        from fakenews.cli.calibrate_cmd import summary
+
+        typer.echo(summary(result.calibration))
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,9 @@ METRIC_TITLES = {
     "ece": "ECE",
 }
 EFFICIENCY_TITLES = ("Params", "Size (MB)", "ms/article (p50)", "articles/s", "Training time")
-TABLE_HEADER = ("Run", "Model", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES)
+TABLE_HEADER = (
+    "Run", "Model", "Threshold", *(METRIC_TITLES[m] for m in METRICS), *EFFICIENCY_TITLES
+)  # fmt: skip
 PLOT_TITLES = {
     "params": "Parameters per model",
     "size_mb": "Size on disk",
@@ -104,6 +106,14 @@ def efficiency_cells(row: ModelRow) -> list[str]:
     ]
 
 
+def threshold_cell(row: ModelRow) -> str:
+    """The run's decision threshold, with its calibration temperature when calibrated."""
+    if row.threshold is None:
+        return NOT_MEASURED
+    temp = row.temperature
+    return f"{row.threshold:.3f}" + (f" (T {temp:.3g})" if temp is not None and temp != 1.0 else "")
+
+
 def display_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
     """Header and string rows of the table (quality with CIs, then efficiency), for any renderer."""
     header = list(TABLE_HEADER)
@@ -111,6 +121,7 @@ def display_rows(result: ComparisonResult) -> tuple[list[str], list[list[str]]]:
         [
             row.run,
             row.model,
+            threshold_cell(row),
             *(fmt_estimate(row.quality[m]) for m in METRICS),
             *efficiency_cells(row),
         ]
@@ -589,7 +600,7 @@ def _best_index(result: ComparisonResult, metric: str) -> set[int]:
 
 def _results_table(result: ComparisonResult) -> str:
     groups = (
-        '<tr><th colspan="2"></th>'
+        '<tr><th colspan="3"></th>'
         f'<th class="group" colspan="{len(METRICS)}">quality on {_e(result.split)} (bootstrap 95% CI)</th>'
         f'<th class="group" colspan="{len(EFFICIENCY_TITLES)}">efficiency (measured)</th></tr>'
     )
@@ -600,6 +611,7 @@ def _results_table(result: ComparisonResult) -> str:
         cells = [
             f"<td><b>{_e(row.run)}</b></td>",
             f'<td>{_e(row.model)}<span class="ci">{_e(row.kind)}</span></td>',
+            f'<td class="num">{_e(threshold_cell(row))}</td>',
         ]
         for m in METRICS:
             est = row.quality[m]

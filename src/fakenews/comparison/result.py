@@ -76,6 +76,10 @@ class ModelRow:
     train_runtime_s: float | None = None
     efficiency_device: str | None = None
     efficiency_path: str | None = None
+    threshold: float | None = None
+    """The P(fake) threshold its predictions were decided at (``metrics/<split>.json``)."""
+    temperature: float | None = None
+    """The calibration temperature of its probabilities (1.0 = uncalibrated)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,8 @@ class ModelRow:
             "data": self.data,
             "data_fingerprint": self.fingerprint,
             "n": self.n,
+            "threshold": self.threshold,
+            "temperature": self.temperature,
             "quality": {k: v.to_dict() for k, v in self.quality.items()},
             "efficiency": {
                 "params_total": self.params_total,
@@ -256,8 +262,9 @@ def table_frame(result: ComparisonResult) -> pd.DataFrame:
         if not result.same_split:
             rec["comparison"] = "cross-data-set: different test sets, not paired"
         rec.update(
-            {"run": row.run, "model": row.model, "kind": row.kind, "data": row.data, "n": row.n}
-        )
+            {"run": row.run, "model": row.model, "kind": row.kind, "data": row.data, "n": row.n,
+             "threshold": row.threshold, "temperature": row.temperature}
+        )  # fmt: skip
         for metric in METRICS:
             est = row.quality[metric]
             rec[metric] = est.value

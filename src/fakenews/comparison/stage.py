@@ -74,8 +74,15 @@ def _pair(value: Any) -> tuple[float, float] | None:
     return None
 
 
+def _own_metrics(run: RunRecord) -> Mapping[str, Any]:
+    """The run's default-inference, in-domain metrics of the compared split (``metrics/<split>.json``,
+    ``{}`` when absent): its threshold and temperature are those of its predictions."""
+    return next((d for k, d in run.metrics.items() if "." not in k and "+" not in k), {})
+
+
 def _row(run: RunRecord, quality: Mapping[str, Estimate], n: int) -> ModelRow:
     eff = run.efficiency or {}
+    own = _own_metrics(run)
     summary = run.train_summary
     params, source = eff.get("params_total"), "efficiency.json"
     if params is None and summary is not None:
@@ -99,6 +106,8 @@ def _row(run: RunRecord, quality: Mapping[str, Estimate], n: int) -> ModelRow:
         train_runtime_s=_num(summary.train_runtime_s) if summary else None,
         efficiency_device=str(eff["device"]) if eff.get("device") else None,
         efficiency_path=str(eff["path"]) if eff.get("path") else None,
+        threshold=_num(own.get("threshold", 0.5)),
+        temperature=_num(own.get("temperature", 1.0)),
     )
 
 

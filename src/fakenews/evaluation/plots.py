@@ -8,15 +8,16 @@ nothing shown, safe in threads and servers. The caller saves them
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
-from sklearn.metrics import roc_curve
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 from fakenews import LABELS
 from fakenews.evaluation.result import EvaluationResult
-from fakenews.metrics import ECE_BINS, reliability_table
+from fakenews.metrics import ECE_BINS, decide, reliability_table
 
-PLOT_NAMES = ("confusion", "roc", "reliability", "length", "per_class")
+PLOT_NAMES = ("confusion", "roc", "reliability", "length", "per_class", "pr", "threshold")
 
 CORRECT = "#4C72B0"
 WRONG = "#DD8452"
@@ -73,7 +74,9 @@ def roc_figure(result: EvaluationResult) -> Figure:
         fpr, tpr, _ = roc_curve(result.labels, result.probs[:, 1])
         ax.plot(fpr, tpr, color=CORRECT, linewidth=2, label=f"ROC (AUC = {m.roc_auc:.4f})")
         if m.fpr is not None and m.fnr is not None:
-            ax.scatter([m.fpr], [1 - m.fnr], color=WRONG, zorder=3, label="threshold 0.5")
+            ax.scatter(
+                [m.fpr], [1 - m.fnr], color=WRONG, zorder=3, label=f"threshold {m.threshold:.3g}"
+            )
         ax.legend(loc="lower right", fontsize=9)
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
@@ -85,7 +88,8 @@ def roc_figure(result: EvaluationResult) -> Figure:
 
 
 def reliability_figure(result: EvaluationResult) -> Figure:
-    """Reliability diagram on P(predicted class) in the 15 ECE bins, with the bin counts below."""
+    """Reliability diagram on P(predicted class) in the 15 ECE bins, calibrated (bars) and, for
+    a calibrated run, the model's own probabilities (T = 1, line), with the bin counts below."""
     table = reliability_table(result.labels, result.probs, ECE_BINS)
     width = 1.0 / ECE_BINS
     centres = (table["lower"] + table["upper"]).to_numpy() / 2
@@ -95,13 +99,16 @@ def reliability_figure(result: EvaluationResult) -> Figure:
     top.plot(
         [0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=1, label="perfect calibration"
     )
+    calibrated = result.temperature != 1.0
     top.bar(
         centres[filled],
         table["accuracy"].to_numpy()[filled],
         width=width * 0.95,
         color=CORRECT,
         edgecolor="white",
-        label="accuracy in bin",
+        label=f"accuracy in bin (T = {result.temperature:.3g})"
+        if calibrated
+        else "accuracy in bin",
     )
     top.scatter(
         table["confidence"].to_numpy()[filled],
@@ -111,19 +118,113 @@ def reliability_figure(result: EvaluationResult) -> Figure:
         s=14,
         label="mean confidence",
     )
+    bottom.bar(centres, table["count"].to_numpy(), width=width * 0.95, color=NEUTRAL)
+    if calibrated:
+        _uncalibrated_reliability(result, top, bottom)
     lo = float(table["lower"].to_numpy()[int(np.argmax(table["upper"].to_numpy() > 0.5))])
     top.set_xlim(lo, 1.0)
     top.set_ylim(0, 1.02)
     top.set_ylabel("accuracy")
     # Above the axes: inside, it would hide the bars of any calibration.
-    top.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False)
+    top.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
+    before = (
+        f", before {result.ece_uncalibrated:.4f}"
+        if calibrated and result.ece_uncalibrated is not None
+        else ""
+    )
     fig.suptitle(
-        _title(result, f"Reliability (ECE = {result.metrics.ece:.4f}, {ECE_BINS} bins)"),
+        _title(result, f"Reliability (ECE = {result.metrics.ece:.4f}{before}, {ECE_BINS} bins)"),
         fontsize=10,
     )
-    bottom.bar(centres, table["count"].to_numpy(), width=width * 0.95, color=NEUTRAL)
     bottom.set_ylabel("articles")
     bottom.set_xlabel("confidence = P(predicted class)")
+    fig.tight_layout()
+    return fig
+
+
+def _uncalibrated_reliability(result: EvaluationResult, top: Axes, bottom: Axes) -> None:
+    """The T = 1 reliability curve over the calibrated bars, and its bin counts as a step line."""
+    table = reliability_table(result.labels, result.probs_uncalibrated, ECE_BINS)
+    filled = table["count"].to_numpy() > 0
+    ece = result.ece_uncalibrated
+    top.plot(
+        table["confidence"].to_numpy()[filled],
+        table["accuracy"].to_numpy()[filled],
+        color="black",
+        marker="o",
+        markersize=4,
+        linewidth=1.2,
+        label=f"before calibration (T = 1, ECE {ece:.4f})" if ece is not None else "T = 1",
+    )
+    centres = (table["lower"] + table["upper"]).to_numpy() / 2
+    bottom.step(
+        centres, table["count"].to_numpy(), where="mid", color="black", linewidth=1, label="T = 1"
+    )
+
+
+def pr_figure(result: EvaluationResult) -> Figure:
+    """Precision-recall curve of flagging fake, the run's threshold marked (and 0.5 beside it)."""
+    fig = Figure(figsize=(4.8, 4.4))
+    ax = fig.add_subplot()
+    labels, p = result.labels, result.probs[:, 1]
+    if labels.min() == labels.max():
+        ax.text(0.5, 0.5, "precision-recall needs both classes", ha="center", va="center")
+    else:
+        precision, recall, _ = precision_recall_curve(labels, p)
+        ax.plot(recall, precision, color=CORRECT, linewidth=2, label="precision-recall")
+        ax.axhline(labels.mean(), linestyle="--", color=NEUTRAL, linewidth=1, label="chance")
+        for t, colour in _marked_thresholds(result):
+            r = _rates(labels, p, t)
+            ax.scatter([r[1]], [r[2]], color=colour, zorder=3, label=f"threshold {t:.3g}")
+        ax.legend(loc="lower left", fontsize=8)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_xlabel("recall (fake caught)")
+    ax.set_ylabel("precision (flagged that are fake)")
+    ax.set_title(_title(result, "Precision-recall"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _marked_thresholds(result: EvaluationResult) -> list[tuple[float, str]]:
+    chosen = result.metrics.threshold
+    marks = [(chosen, WRONG)]
+    if abs(chosen - 0.5) > 1e-12:
+        marks.append((0.5, NEUTRAL))
+    return marks
+
+
+def _rates(labels: np.ndarray, p: np.ndarray, t: float) -> tuple[float, float, float]:
+    """(FPR, recall, precision) of flagging ``P(fake) >= t``."""
+    pred = decide(p, t)
+    fake, real = labels == 1, labels == 0
+    fpr = float(pred[real].mean()) if real.any() else 0.0
+    recall = float(pred[fake].mean()) if fake.any() else 0.0
+    precision = float(labels[pred == 1].mean()) if pred.any() else 1.0
+    return fpr, recall, precision
+
+
+def threshold_figure(result: EvaluationResult) -> Figure:
+    """FPR, recall and precision against the threshold on P(fake), the run's threshold marked."""
+    fig = Figure(figsize=(5.6, 4.2))
+    ax = fig.add_subplot()
+    labels, p = result.labels, result.probs[:, 1]
+    grid = np.unique(np.r_[np.linspace(0.0, 1.0, 201), p])
+    rates = np.array([_rates(labels, p, float(t)) for t in grid])
+    ax.plot(grid, rates[:, 0], color=WRONG, linewidth=2, label="FPR (real flagged)")
+    ax.plot(grid, rates[:, 1], color=CORRECT, linewidth=2, label="recall (fake caught)")
+    ax.plot(grid, rates[:, 2], color=NEUTRAL, linewidth=1.5, label="precision")
+    for t, colour in _marked_thresholds(result):
+        fpr, recall, _ = _rates(labels, p, t)
+        ax.axvline(t, color=colour, linestyle=":", linewidth=1)
+        label = f"threshold {t:.3g}: FPR {fpr:.3f}, recall {recall:.3f}"
+        ax.scatter([t, t], [fpr, recall], color=colour, zorder=3, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlabel("threshold on calibrated P(fake)")
+    ax.set_ylabel("rate")
+    ax.legend(loc="center left", fontsize=8)
+    ax.set_title(_title(result, "Rates vs threshold"), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -231,11 +332,14 @@ def per_class_figure(result: EvaluationResult) -> Figure:
 
 
 def evaluation_figures(result: EvaluationResult) -> dict[str, Figure]:
-    """All per-evaluation figures by name (``confusion, roc, reliability, length, per_class``)."""
+    """All per-evaluation figures by name (``confusion, roc, reliability, length, per_class, pr,
+    threshold``)."""
     return {
         "confusion": confusion_figure(result),
         "roc": roc_figure(result),
         "reliability": reliability_figure(result),
         "length": length_figure(result),
         "per_class": per_class_figure(result),
+        "pr": pr_figure(result),
+        "threshold": threshold_figure(result),
     }

@@ -24,7 +24,13 @@ from fakenews.evaluation.errors import errors_markdown
 from fakenews.evaluation.plots import evaluation_figures
 from fakenews.evaluation.result import EvaluationResult, error_table
 from fakenews.io import write_bytes, write_csv, write_json, write_text
-from fakenews.metrics import DEFAULT_THRESHOLD, compute_metrics, decide
+from fakenews.metrics import (
+    DEFAULT_THRESHOLD,
+    compute_metrics,
+    decide,
+    expected_calibration_error,
+    with_temperature,
+)
 from fakenews.predictors.base import InferenceOptions
 from fakenews.predictors.load import load_predictor
 from fakenews.reporting.figures import figure_png
@@ -41,6 +47,7 @@ def evaluate(
     data: Path | str | None = None,
     split: str = "test",
     options: InferenceOptions | None = None,
+    threshold: float | None = None,
     quiet: bool = False,
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
@@ -52,33 +59,34 @@ def evaluate(
         split: ``test`` (default), ``validation`` or ``train``.
         options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
             long-article mode, batch size, device, precision); a non-default inference is keyed
-            apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
+            apart (``test+bf16``, ``test+onnx``, ``test+chunks``). Probabilities are calibrated
+            with the run's temperature unless ``options.calibrated`` is False.
+        threshold: decide at this P(fake) threshold instead of the run's (``decision.json``,
+            else 0.5) and write nothing: a look at another operating point that leaves the run
+            as it is (``evaluate --threshold``).
         quiet: no progress bars when True.
 
     Returns:
-        The :class:`EvaluationResult`; its ``files`` lists what was written.
+        The :class:`EvaluationResult`; ``files`` lists what was written (none with ``threshold``).
     """
     options = options or InferenceOptions()
     run = RunDir.open(run_dir)
-    if split not in SPLITS:
-        raise FakeNewsError(
-            f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
-        )
+    _check_args(split, threshold)
     split_dir = run.split_dir(data)
     frame = split_dir.split(split)
     in_domain = split_dir.fingerprint == run.data_fingerprint
     data_name = None if in_domain else split_dir.name
-    predictor = load_predictor(run, options, quiet=quiet)
     key = eval_key(split, data_name) + options.variant(run.kind)
     logger.info(
         "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
     )
-    probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
-    if probs.shape != (len(frame), 2):
-        raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
-    result = score(frame, probs, threshold=DEFAULT_THRESHOLD)
+    probs, temperature = _predict(run, frame, options, quiet=quiet)
+    chosen = run.threshold if threshold is None else float(threshold)
+    uncalibrated = with_temperature(probs, temperature)  # back to T = 1
+    result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
     result = replace(
         result,
+        temperature=temperature,
         key=key,
         split=split,
         data_name=data_name,
@@ -89,13 +97,43 @@ def evaluate(
         backend=options.backend,
         precision=options.precision,
     )
+    if threshold is not None:
+        return result
     files = write_evaluation(run, result)
     return replace(result, files=tuple(files))
 
 
-def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> EvaluationResult:
-    """Metrics, per-article predictions and the error table of ``probs`` on a split ``frame``
-    (the identity fields of the result are left for the caller to fill)."""
+def _predict(
+    run: RunDir, frame: pd.DataFrame, options: InferenceOptions, *, quiet: bool
+) -> tuple[np.ndarray, float]:
+    """Calibrated ``(n, 2)`` probabilities of ``frame``'s articles and the temperature used."""
+    predictor = load_predictor(run, options, quiet=quiet)
+    probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
+    if probs.shape != (len(frame), 2):
+        raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
+    return probs, float(predictor.temperature)
+
+
+def _check_args(split: str, threshold: float | None) -> None:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise FakeNewsError(f"--threshold must be a probability from 0 to 1; found {threshold}.")
+    if split not in SPLITS:
+        raise FakeNewsError(
+            f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
+        )
+
+
+def score(
+    frame: pd.DataFrame,
+    probs: np.ndarray,
+    *,
+    threshold: float,
+    uncalibrated: np.ndarray | None = None,
+) -> EvaluationResult:
+    """Metrics (at ``threshold`` and at 0.5), per-article predictions and the error table of
+    ``probs`` on a split ``frame``; ``uncalibrated`` are the same articles' probabilities at
+    T = 1 (default ``probs``). The identity fields of the result are left for the caller."""
+    uncalibrated = probs if uncalibrated is None else uncalibrated
     chars = frame["combined_text"].str.len().to_numpy(dtype=int)
     labels = frame["label"].to_numpy(dtype=int)
     preds = decide(probs[:, 1], threshold)
@@ -105,6 +143,7 @@ def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> Evalua
             "label": labels,
             "pred": preds,
             "prob_fake": probs[:, 1],
+            "prob_fake_uncalibrated": uncalibrated[:, 1],
             "chars": chars,
             "correct": preds == labels,
         }
@@ -119,6 +158,8 @@ def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> Evalua
         metrics=compute_metrics(labels, probs, chars, threshold=threshold),
         predictions=predictions,
         errors=error_table(frame, probs[:, 1], threshold),
+        ece_uncalibrated=expected_calibration_error(labels, uncalibrated),
+        at_default=compute_metrics(labels, probs, chars, threshold=DEFAULT_THRESHOLD),
     )
 
 

@@ -57,6 +57,8 @@ class TfidfLogReg:
             smaller C.
         metric: ``f1`` (weighted F1, default) or ``accuracy``: what picks ``C``.
         seed: seed of the solver and of the cross-validation folds (default 42).
+        class_weight: ``None`` (default) or ``"balanced"`` (each class's loss weighted
+            ``n / (2 * n_class)``: scikit-learn's ``class_weight="balanced"``).
 
     Fitted attributes end in ``_``: ``vectorizer_``, ``classifier_``, ``C_``, ``scores_``
     (``{C: validation score}``).
@@ -71,7 +73,13 @@ class TfidfLogReg:
         c_grid: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
         metric: str = "f1",
         seed: int = 42,
+        class_weight: str | None = None,
     ) -> None:
+        if class_weight not in (None, "balanced"):
+            raise FakeNewsError(
+                f"train.class_weight must be none or balanced; found {class_weight!r}."
+            )
+        self.class_weight = class_weight
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
@@ -92,7 +100,13 @@ class TfidfLogReg:
         )
 
     def _classifier(self, c: float) -> LogisticRegression:
-        return LogisticRegression(C=c, max_iter=2000, solver="liblinear", random_state=self.seed)
+        return LogisticRegression(
+            C=c,
+            max_iter=2000,
+            solver="liblinear",
+            random_state=self.seed,
+            class_weight=self.class_weight,
+        )
 
     def fit(
         self,

@@ -59,6 +59,8 @@ class InferenceOptions:
         precision: ``fp32`` (default, the exact path) or ``bf16`` (torch backend of a
             transformer run, on a GPU or a CPU with AVX-512 BF16/AMX).
         stride: chunk step in tokens for ``long="chunks"``; default half a window.
+        calibrated: apply the run's calibration temperature (``calibration.json``, default
+            True); False gives the model's own probabilities (``evaluate``'s ``ece_uncalibrated``).
     """
 
     backend: Backend = "torch"
@@ -67,6 +69,7 @@ class InferenceOptions:
     device: str = "auto"
     precision: InferencePrecision = "fp32"
     stride: int | None = None
+    calibrated: bool = True
 
     def __post_init__(self) -> None:
         check_choice(self.backend, Backend, "--backend")
@@ -147,9 +150,16 @@ class Predictor(Protocol):
     """Where the forward pass runs (``cpu``, ``cuda:0``)."""
     batch_size: int
     """Texts (or windows) per forward pass when ``predict_proba`` is not told otherwise."""
+    temperature: float
+    """Calibration temperature dividing the logit before the softmax (1.0 = the model as trained;
+    :func:`~fakenews.predictors.load.load_predictor` sets the run's)."""
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
-        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order."""
+        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order, at :attr:`temperature`."""
+        ...
+
+    def logits(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """``(n,)`` float64 logit of fake before calibration (what the temperature divides)."""
         ...
 
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
@@ -172,6 +182,17 @@ class Predictor(Protocol):
     def describe(self) -> str:
         """The inference path, e.g. ``torch-fp32-dynamic-padding-head-cpu``."""
         ...
+
+
+def check_temperature(temperature: float) -> float:
+    """A calibration temperature must be a finite number above 0."""
+    t = float(temperature)
+    if not (np.isfinite(t) and t > 0):
+        raise FakeNewsError(
+            f"the calibration temperature must be a number above 0, found {temperature!r}; "
+            "re-run `fakenews calibrate RUN_DIR`."
+        )
+    return t
 
 
 def check_texts(texts: Sequence[str]) -> list[str]:

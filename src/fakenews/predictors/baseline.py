@@ -11,7 +11,7 @@ import numpy as np
 
 from fakenews.errors import FakeNewsError
 from fakenews.models.baseline import TfidfLogReg
-from fakenews.predictors.base import BASELINE_BATCH_SIZE, check_texts
+from fakenews.predictors.base import BASELINE_BATCH_SIZE, check_temperature, check_texts
 from fakenews.progress import track
 from fakenews.rundir import RunKind
 
@@ -23,8 +23,14 @@ class BaselinePredictor:
     device = "cpu"
 
     def __init__(
-        self, model_dir: Path, *, batch_size: int | None = None, quiet: bool = True
+        self,
+        model_dir: Path,
+        *,
+        batch_size: int | None = None,
+        quiet: bool = True,
+        temperature: float = 1.0,
     ) -> None:
+        self.temperature = check_temperature(temperature)
         if batch_size is not None and batch_size < 1:
             raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
         self.model_dir = Path(model_dir)
@@ -58,17 +64,24 @@ class BaselinePredictor:
     def window_lengths(self, texts: Sequence[str]) -> list[int]:
         return []
 
-    def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+    def logits(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """The logistic regression's decision function (logit of fake), shape ``(n,)``."""
         texts = check_texts(texts)
         if not texts:
-            return np.zeros((0, 2), dtype=np.float64)
+            return np.zeros(0, dtype=np.float64)
         size = batch_size or self.batch_size
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         parts = [
-            np.asarray(self.model.predict_proba(list(c)), dtype=np.float64)
+            self.model.decision_function(list(c))
             for c in track(chunks, total=len(chunks), description="predicting", quiet=self.quiet)
         ]
-        return np.concatenate(parts, axis=0)
+        return np.concatenate(parts, axis=0).astype(np.float64)
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """``sigmoid(decision_function / temperature)`` as ``[P(real), P(fake)]``."""
+        z = self.logits(texts, batch_size=batch_size) / self.temperature
+        p_fake = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1.0 - p_fake, p_fake]).astype(np.float64)
 
 
 def baseline_memory_bytes(model: TfidfLogReg) -> int:

@@ -26,6 +26,12 @@ def windowing_for(run: RunDir, options: InferenceOptions) -> Windowing:
     )
 
 
+def run_temperature(run: RunDir, options: InferenceOptions) -> float:
+    """The run's calibration temperature (``calibration.json``), or 1.0 when ``options.calibrated``
+    is False or the run was never calibrated."""
+    return run.temperature if options.calibrated else 1.0
+
+
 def load_predictor(
     run: RunDir | Path | str,
     options: InferenceOptions | None = None,
@@ -33,7 +39,8 @@ def load_predictor(
     quiet: bool = True,
     **fields: Any,
 ) -> Predictor:
-    """A predictor for any run dir.
+    """A predictor for any run dir, calibrated with the run's temperature
+    (``calibration.json``) unless ``options.calibrated`` is False.
 
     Args:
         run: the run dir (a :class:`RunDir` or a path).
@@ -58,7 +65,12 @@ def load_predictor(
             )
         if options.long == "chunks":
             logger.info("the TF-IDF baseline reads whole articles; --long chunks changes nothing")
-        return BaselinePredictor(run.model, batch_size=options.batch_size, quiet=quiet)
+        return BaselinePredictor(
+            run.model,
+            batch_size=options.batch_size,
+            quiet=quiet,
+            temperature=run_temperature(run, options),
+        )
     # torch and transformers are heavy (~150 MB resident, seconds to import) and the baseline
     # never needs them: they load with the first transformer run.
     from fakenews.predictors.transformer import TransformerPredictor
@@ -70,6 +82,7 @@ def load_predictor(
         device=options.device,
         quiet=quiet,
         precision=options.precision,
+        temperature=run_temperature(run, options),
     )
 
 
@@ -97,4 +110,5 @@ def load_onnx_predictor(
         quiet=quiet,
         threads=threads,
         run_path=run.path,
+        temperature=run_temperature(run, options),
     )

@@ -124,6 +124,8 @@ class OnnxPredictor(WindowedPredictor):
         threads: ONNX Runtime intra-op threads; default ``None`` lets ONNX Runtime choose
             (one per physical core).
         run_path: the run dir, named in the error when the export is missing.
+        temperature: calibration temperature dividing the logits (default 1.0 = none;
+            :func:`~fakenews.predictors.load.load_onnx_predictor` sets the run's).
     """
 
     def __init__(
@@ -135,9 +137,16 @@ class OnnxPredictor(WindowedPredictor):
         quiet: bool = True,
         threads: int | None = None,
         run_path: Path | None = None,
+        temperature: float = 1.0,
     ) -> None:
         self.onnx_dir = Path(onnx_dir)
         self.model_file = find_onnx_model(self.onnx_dir, run_path)
         forward = OnnxForward(self.model_file, threads=threads)
         windows = TokenWindows(_load_tokenizer(self.onnx_dir), windowing, forward.input_names)
-        super().__init__(windows, forward, batch_size=batch_size or CPU_BATCH_SIZE, quiet=quiet)
+        super().__init__(
+            windows,
+            forward,
+            batch_size=batch_size or CPU_BATCH_SIZE,
+            quiet=quiet,
+            temperature=temperature,
+        )

@@ -96,6 +96,8 @@ class TransformerPredictor(WindowedPredictor):
             ``bf16`` (weights and activations in bfloat16: faster on GPUs and on CPUs with AVX-512
             BF16 or AMX, probabilities within about 1e-2; ``benchmarks/bench_inference.py``
             measures speed and agreement). Refused on devices without native bf16.
+        temperature: calibration temperature dividing the logits (default 1.0 = none;
+            :func:`~fakenews.predictors.load.load_predictor` sets the run's).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class TransformerPredictor(WindowedPredictor):
         device: str = "auto",
         quiet: bool = True,
         precision: InferencePrecision = "fp32",
+        temperature: float = 1.0,
     ) -> None:
         check_choice(precision, InferencePrecision, "--precision")
         device = resolve_device(device)
@@ -129,6 +132,7 @@ class TransformerPredictor(WindowedPredictor):
             TorchForward(model, device),
             batch_size=size,
             quiet=quiet,
+            temperature=temperature,
         )
 
 

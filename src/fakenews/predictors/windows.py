@@ -20,7 +20,7 @@ import numpy as np
 from fakenews.errors import FakeNewsError
 from fakenews.metrics import softmax
 from fakenews.models.encoding import encode
-from fakenews.predictors.base import Windowing, check_texts
+from fakenews.predictors.base import Windowing, check_temperature, check_texts
 from fakenews.progress import track
 from fakenews.rundir import RunKind
 
@@ -105,19 +105,47 @@ class TokenWindows:
         return feed
 
     def predict_proba(
+        self,
+        texts: Sequence[str],
+        forward: Forward,
+        *,
+        batch_size: int,
+        quiet: bool,
+        temperature: float = 1.0,
+    ) -> np.ndarray:
+        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order, windows averaged; each
+        window's logits are divided by ``temperature`` before the softmax."""
+        logits, owner, n = self._window_logits(texts, forward, batch_size=batch_size, quiet=quiet)
+        if n == 0:
+            return np.zeros((0, 2), dtype=np.float64)
+        out = np.zeros((n, 2), dtype=np.float64)
+        np.add.at(out, owner, softmax(logits / temperature))  # mean over each article's windows
+        out /= np.bincount(owner, minlength=n)[:, None]
+        return out
+
+    def logits(
         self, texts: Sequence[str], forward: Forward, *, batch_size: int, quiet: bool
     ) -> np.ndarray:
-        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order, windows averaged."""
+        """``(n,)`` logit of fake (``z_fake - z_real``), averaged over an article's windows."""
+        logits, owner, n = self._window_logits(texts, forward, batch_size=batch_size, quiet=quiet)
+        out = np.zeros(n, dtype=np.float64)
+        np.add.at(out, owner, logits[:, 1] - logits[:, 0])
+        return out / np.maximum(np.bincount(owner, minlength=n), 1)
+
+    def _window_logits(
+        self, texts: Sequence[str], forward: Forward, *, batch_size: int, quiet: bool
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Logits ``(windows, 2)``, the article of each window and the number of articles."""
         encoded = self.encode(texts)
-        if not encoded:
-            return np.zeros((0, 2), dtype=np.float64)
         flat = [w for windows in encoded for w in windows]
         owner = np.repeat(np.arange(len(encoded)), [len(ws) for ws in encoded])
-        probs = self._forward_sorted(flat, forward, batch_size=batch_size, quiet=quiet)
-        out = np.zeros((len(encoded), 2), dtype=np.float64)
-        np.add.at(out, owner, probs)  # mean over each article's windows
-        out /= np.bincount(owner, minlength=len(encoded))[:, None]
-        return out
+        if not flat:
+            return np.zeros((0, 2), dtype=np.float64), owner, len(encoded)
+        return (
+            self._forward_sorted(flat, forward, batch_size=batch_size, quiet=quiet),
+            owner,
+            len(encoded),
+        )
 
     def _forward_sorted(
         self, windows: list[list[int]], forward: Forward, *, batch_size: int, quiet: bool
@@ -125,11 +153,10 @@ class TokenWindows:
         # Longest first: a batch that does not fit in memory fails at once, not at the end.
         order = np.argsort([-len(w) for w in windows], kind="stable")
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        probs = np.zeros((len(windows), 2), dtype=np.float64)
+        logits = np.zeros((len(windows), 2), dtype=np.float64)
         for idx in track(batches, total=len(batches), description="predicting", quiet=quiet):
-            logits = forward(self.pad([windows[i] for i in idx]))
-            probs[idx] = softmax(logits)
-        return probs
+            logits[idx] = forward(self.pad([windows[i] for i in idx]))
+        return logits
 
 
 class WindowedPredictor:
@@ -140,8 +167,15 @@ class WindowedPredictor:
     kind: RunKind = "transformer"
 
     def __init__(
-        self, windows: TokenWindows, forward: Forward, *, batch_size: int, quiet: bool = True
+        self,
+        windows: TokenWindows,
+        forward: Forward,
+        *,
+        batch_size: int,
+        quiet: bool = True,
+        temperature: float = 1.0,
     ) -> None:
+        self.temperature = check_temperature(temperature)
         if batch_size < 1:
             raise FakeNewsError(f"--batch-size must be at least 1; found {batch_size}.")
         self.windows = windows
@@ -162,9 +196,16 @@ class WindowedPredictor:
         return self.windows.encode(texts)
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
-        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order."""
+        """``(n, 2)`` float64 ``[P(real), P(fake)]`` in input order, at :attr:`temperature`."""
         size = batch_size or self.batch_size
-        return self.windows.predict_proba(texts, self.forward, batch_size=size, quiet=self.quiet)
+        return self.windows.predict_proba(
+            texts, self.forward, batch_size=size, quiet=self.quiet, temperature=self.temperature
+        )
+
+    def logits(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """``(n,)`` logit of fake before calibration (windows averaged under ``long="chunks"``)."""
+        size = batch_size or self.batch_size
+        return self.windows.logits(texts, self.forward, batch_size=size, quiet=self.quiet)
 
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
         """Tokens fed to the model per text (all windows together, special tokens included)."""

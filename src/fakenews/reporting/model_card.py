@@ -21,6 +21,9 @@ from fakenews.rundir import RunDir, RunKind, TrainSummary
 NOT_BENCHMARKED = "not measured — run `fakenews benchmark`"
 NOT_EVALUATED = "not measured — run `fakenews evaluate`"
 NOT_TRAINED = "not recorded — train_summary.json is missing"
+NOT_CALIBRATED = (
+    "not calibrated — run `fakenews calibrate` (P(fake) as the model gives it, threshold 0.5)"
+)
 
 INTENDED_USE = (
     "Binary classification of English news articles (title + body) as fake (1) or real (0), "
@@ -98,6 +101,8 @@ class _Sources:
     manifest: dict[str, Any]
     metrics: dict[str, dict[str, Any]]
     efficiency: dict[str, Any] | None
+    calibration: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, run: RunDir) -> _Sources:
@@ -109,6 +114,8 @@ class _Sources:
             manifest=run.manifest,
             metrics=_collect_metrics(run),
             efficiency=read_json_if_readable(run.efficiency),
+            calibration=read_json_if_readable(run.calibration_file),
+            decision=read_json_if_readable(run.decision_file),
         )
 
     @property
@@ -132,6 +139,8 @@ def build_model_card(run: RunDir | Path | str) -> ModelCard:
         "training": _training_entry(src),
         "metrics": src.metrics if src.metrics else NOT_EVALUATED,
         "efficiency": src.efficiency if src.efficiency is not None else NOT_BENCHMARKED,
+        "calibration": src.calibration if src.calibration is not None else NOT_CALIBRATED,
+        "decision": src.decision if src.decision is not None else NOT_CALIBRATED,
         "limitations": _limitations(src),
     }
     return ModelCard(data=card, markdown=_markdown(card, src))
@@ -281,7 +290,9 @@ METRIC_COLUMNS = (
     ("fpr", "FPR"),
     ("fnr", "FNR"),
     ("ece", "ECE"),
+    ("ece_uncalibrated", "ECE (T = 1)"),
     ("brier", "Brier"),
+    ("threshold", "threshold"),
 )
 
 
@@ -304,6 +315,7 @@ def _markdown(card: dict[str, Any], src: _Sources) -> str:
         _how_to_use_section(src.kind),
         _data_section(card["data"]),
         _training_section(src),
+        _calibration_section(src.calibration, src.decision),
         _evaluation_section(src.in_domain, src.cross),
         _efficiency_section(card["efficiency"]),
         ["## Limitations", "", *[f"- {item}" for item in card["limitations"]], ""],
@@ -443,6 +455,34 @@ def _summary_line(summary: TrainSummary | None, kind: str) -> str:
         )
         + "."
     )
+
+
+def _calibration_section(
+    calibration: dict[str, Any] | None, decision: dict[str, Any] | None
+) -> list[str]:
+    """How P(fake) is calibrated and where the decision threshold sits (both on validation)."""
+    lines = ["## Calibration and decision threshold", ""]
+    if calibration is None:
+        return [*lines, f"P(fake): {NOT_CALIBRATED}.", ""]
+    c = calibration
+    lines.append(
+        f"P(fake) is calibrated by {c.get('method')} scaling (T = {_num(c.get('temperature'), 3)}) on "
+        f"{c.get('n')} validation articles: ECE {_num(c.get('ece_before'))} -> {_num(c.get('ece_after'))}, "
+        f"Brier {_num(c.get('brier_before'))} -> {_num(c.get('brier_after'))}."
+    )
+    if decision is not None:
+        d = decision
+        fell = (
+            f" (asked for {d.get('requested')}: {d.get('fallback_reason')})"
+            if d.get("fallback_reason")
+            else ""
+        )
+        lines.append(
+            f"Articles with P(fake) >= {_num(d.get('threshold'))} are labelled fake (policy "
+            f"`{d.get('policy')}`{fell}); on validation: FPR {_num(d.get('fpr'))}, recall "
+            f"{_num(d.get('recall'))}, precision {_num(d.get('precision'))}."
+        )
+    return [*lines, ""]
 
 
 def _evaluation_section(in_domain: dict[str, Any], cross: dict[str, Any]) -> list[str]:

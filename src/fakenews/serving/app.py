@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakenews.errors import FakeNewsError
 from fakenews.io import read_json_if_readable
+from fakenews.metrics import DEFAULT_THRESHOLD
 from fakenews.predict import to_predictions
 from fakenews.predictors.base import InferenceOptions, Predictor
 from fakenews.predictors.load import load_predictor
@@ -142,11 +143,13 @@ def _request_models(limits: ServeLimits) -> tuple[type[BaseModel], type[BaseMode
 
 
 class PredictionOut(BaseModel):
-    """One verdict: ``label`` 1 = fake, 0 = real; ``prob_fake`` = P(fake) in [0, 1]."""
+    """One verdict: ``label`` 1 = fake, 0 = real; ``prob_fake`` = calibrated P(fake) in [0, 1];
+    ``threshold`` = the run's decision threshold (fake when ``prob_fake >= threshold``)."""
 
     label: int
     label_name: str
     prob_fake: float
+    threshold: float
 
 
 class BatchOut(BaseModel):
@@ -427,17 +430,25 @@ def _add_middleware(app: FastAPI, limits: ServeLimits, sessions: Sessions | None
 class _Scorer:
     """The served predictor, one forward pass at a time (the model already uses every core)."""
 
-    def __init__(self, predictor: Predictor, names: tuple[str, str]) -> None:
+    def __init__(
+        self, predictor: Predictor, names: tuple[str, str], threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
         self.predictor = predictor
         self.names = names
+        self.threshold = threshold
         self.lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> list[PredictionOut]:
         with self.lock:
             probs = self.predictor.predict_proba(texts)
         return [
-            PredictionOut(label=p.pred, label_name=p.label_name, prob_fake=p.prob_fake)
-            for p in to_predictions(probs, self.names)
+            PredictionOut(
+                label=p.pred,
+                label_name=p.label_name,
+                prob_fake=p.prob_fake,
+                threshold=self.threshold,
+            )
+            for p in to_predictions(probs, self.names, self.threshold)
         ]
 
 
@@ -584,7 +595,7 @@ def create_app(
     )
     _add_middleware(app, limits, sessions)
     _add_error_handlers(app, limits)
-    _add_predict_route(app, _Scorer(predictor, run.label_names), limits)
+    _add_predict_route(app, _Scorer(predictor, run.label_names, run.threshold), limits)
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     if sessions is not None:
         add_login_routes(app, sessions)
