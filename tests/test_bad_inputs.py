@@ -545,4 +545,6 @@ def test_a_train_that_failed_after_starting_leaves_no_run_for_the_next_to_call_i
     assert not out.exists()
     again = ["train", str(world / "split"), "-m", "tfidf-logreg", "-o", str(out), "-q"]
     assert main(again) == 0  # not "holds an interrupted run"
-    assert (out / "model").is_dir() and capsys.readouterr().err == ""
+    assert (out / "model").is_dir()
+    err = capsys.readouterr().err  # may hold calibration's warning on this tiny, separable split
+    assert "interrupted" not in err and "error" not in err
