@@ -196,6 +196,32 @@ def predict_file(
     )
 
 
+def read_articles(
+    input: Path | str,
+    *,
+    format: InputFormat = "auto",
+    text_column: str | None = None,
+    id_column: str = "id",
+    stdin: IO[Any] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` of a whole CSV / JSONL / plain-text file (or ``-``), read and checked as
+    :func:`predict_file` reads it; for commands that need every article at once (``explain``)."""
+    _check_file_args(DEFAULT_CHUNK_SIZE, format)
+    name = "stdin" if str(input) == "-" else str(input)
+    source = _open_source(input, stdin)
+    try:
+        fmt = _resolve_format(format, input, source.peek_line(), text_column)
+        reader = _Reader(source, name, fmt, text_column, id_column, DEFAULT_CHUNK_SIZE)
+        ids: list[str] = []
+        texts: list[str] = []
+        for chunk_ids, chunk_texts in reader.chunks():
+            ids.extend(chunk_ids)
+            texts.extend(chunk_texts)
+    finally:
+        source.close()
+    return ids, texts
+
+
 def _check_file_args(chunk_size: int, format: str) -> None:
     if chunk_size < 1:
         raise FakeNewsError(f"--chunk-size must be at least 1; found {chunk_size}.")
