@@ -49,6 +49,14 @@ ThreadsOpt = Annotated[
     typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
 ]
 
+ExplainErrorsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--explain-errors/--no-explain-errors",
+        help="Top words of each listed mistake in errors/*.md (default: baseline yes, transformers no: slow).",
+    ),
+]
+
 
 def evaluate_command(
     run_dir: RunArg,
@@ -60,6 +68,7 @@ def evaluate_command(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
     by: ByOpt = None,
+    explain_errors: ExplainErrorsOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
@@ -69,7 +78,9 @@ def evaluate_command(
     options = inference_options(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
-    result = evaluate(run_dir, data=data, split=split, options=options, quiet=quiet)
+    result = evaluate(
+        run_dir, data=data, split=split, options=options, quiet=quiet, explain_errors=explain_errors
+    )
     _print_metrics(result, run_dir)
     if by is not None:
         from fakenews.evaluation.by_group import metrics_by_group

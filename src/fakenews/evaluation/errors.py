@@ -52,14 +52,17 @@ def errors_markdown(result: EvaluationResult, *, shown: int = ERRORS_SHOWN) -> s
             if len(rows) > shown
             else ""
         )
+        words = "top_words" in rows.columns  # the words behind each listed mistake, when explained
         lines += [
             f"{order}{more}.",
             "",
-            "| id | P(fake) | chars | snippet |",
-            "|---|---:|---:|---|",
+            "| id | P(fake) | chars | snippet |"
+            + (" top words (+ fake, - real) |" if words else ""),
+            "|---|---:|---:|---|" + ("---|" if words else ""),
         ]
         for row in rows.head(shown).itertuples(index=False):
             text = str(row.snippet).replace("|", "\\|")
-            lines.append(f"| `{row.id}` | {row.prob_fake:.3f} | {row.chars} | {text} |")
+            tail = " " + str(row.top_words).replace("|", "\\|") + " |" if words else ""
+            lines.append(f"| `{row.id}` | {row.prob_fake:.3f} | {row.chars} | {text} |{tail}")
         lines.append("")
     return "\n".join(lines)

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from fakenews.errors import FakeNewsError
-from fakenews.evaluation.errors import errors_markdown
+from fakenews.evaluation.errors import ERRORS_SHOWN, errors_markdown
+from fakenews.evaluation.explained import ERROR_IG_STEPS, with_top_words
 from fakenews.evaluation.plots import evaluation_figures
 from fakenews.evaluation.result import EvaluationResult, error_table
 from fakenews.io import write_bytes, write_csv, write_json, write_text
 from fakenews.metrics import DEFAULT_THRESHOLD, compute_metrics, decide
 from fakenews.predictors.base import InferenceOptions
-from fakenews.predictors.load import load_predictor
+from fakenews.predictors.load import load_attributor, load_predictor
 from fakenews.reporting.figures import figure_png
 from fakenews.reporting.model_card import write_model_card
 from fakenews.rundir import RunDir, eval_key
@@ -42,6 +43,7 @@ def evaluate(
     split: str = "test",
     options: InferenceOptions | None = None,
     quiet: bool = False,
+    explain_errors: bool | None = None,
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
 
@@ -54,6 +56,8 @@ def evaluate(
             long-article mode, batch size, device, precision); a non-default inference is keyed
             apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
         quiet: no progress bars when True.
+        explain_errors: top words of each listed mistake in ``errors/<key>.md``; default None:
+            for the baseline only (transformers: seconds per mistake; :mod:`~.explained`).
 
     Returns:
         The :class:`EvaluationResult`; its ``files`` lists what was written.
@@ -77,6 +81,8 @@ def evaluate(
     if probs.shape != (len(frame), 2):
         raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
     result = score(frame, probs, threshold=DEFAULT_THRESHOLD)
+    if run.kind == "baseline" if explain_errors is None else explain_errors:
+        result = _explain_errors(run, result, frame, options)
     result = replace(
         result,
         key=key,
@@ -91,6 +97,15 @@ def evaluate(
     )
     files = write_evaluation(run, result)
     return replace(result, files=tuple(files))
+
+
+def _explain_errors(
+    run: RunDir, result: EvaluationResult, frame: pd.DataFrame, options: InferenceOptions
+) -> EvaluationResult:
+    """The top words of each listed mistake, in the error table (``top_words``)."""
+    attributor = load_attributor(run, device=options.device, steps=ERROR_IG_STEPS)
+    errors = with_top_words(result.errors, frame, attributor, shown=ERRORS_SHOWN)
+    return replace(result, errors=errors)
 
 
 def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> EvaluationResult:

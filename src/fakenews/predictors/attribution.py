@@ -112,8 +112,10 @@ class Attribution:
     gap: float
 
     def top(self, k: int) -> list[TopWord]:
-        """The ``k`` words with the largest absolute summed score (ties in text order)."""
-        return sorted(word_totals(self.words), key=lambda w: -abs(w.score))[:k]
+        """The ``k`` words with the largest absolute summed score (ties in text order); words
+        that did not count (score 0: not in the baseline's vocabulary) are left out."""
+        scored = [w for w in word_totals(self.words) if w.score != 0.0]
+        return sorted(scored, key=lambda w: -abs(w.score))[:k]
 
 
 class Attributor(Protocol):
@@ -146,8 +148,9 @@ def to_words(
     text: str, pieces: Sequence[tuple[int, int, float]], *, within: Sequence[tuple[int, int]]
 ) -> list[WordScore]:
     """Sum ``(start, end, score)`` pieces (sub-words, n-gram shares) into the words they start
-    in; only words inside the ``within`` character ranges (what the model read) are returned."""
-    spans = [(s, e) for s, e in word_spans(text) if any(a <= s and e <= b for a, b in within)]
+    in; only words starting inside the ``within`` character ranges (what the model read) are
+    returned (a word cut by truncation keeps the score of its sub-words that were read)."""
+    spans = [(s, e) for s, e in word_spans(text) if any(a <= s < b for a, b in within)]
     starts = [s for s, _ in spans]
     scores = np.zeros(len(spans), dtype=np.float64)
     for start, end, score in pieces:

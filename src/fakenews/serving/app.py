@@ -38,6 +38,7 @@ from fakenews.predict import to_predictions
 from fakenews.predictors.base import InferenceOptions, Predictor
 from fakenews.predictors.load import load_predictor
 from fakenews.rundir import RunDir, variant_suffix
+from fakenews.serving.explain_route import add_explain_route
 from fakenews.splits import combine
 
 logger = logging.getLogger(__name__)
@@ -579,7 +580,9 @@ def create_app(
     )
     _add_middleware(app, limits, api_key)
     _add_error_handlers(app, limits)
-    _add_predict_route(app, _Scorer(predictor, run.label_names), limits)
+    scorer = _Scorer(predictor, run.label_names)
+    _add_predict_route(app, scorer, limits)
+    add_explain_route(app, run, predictor, _request_models(limits), lock=scorer.lock, dependencies=[Depends(_declare_key)], device=options.device)  # fmt: skip
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     app.state.predictor = predictor
     app.state.run = run
