@@ -56,8 +56,7 @@ def evaluate(
             long-article mode, batch size, device, precision); a non-default inference is keyed
             apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
         quiet: no progress bars when True.
-        explain_errors: top words of each listed mistake in ``errors/<key>.md``; default None:
-            for the baseline only (transformers: seconds per mistake; :mod:`~.explained`).
+        explain_errors: top words of the listed mistakes in errors/ (None: baseline only).
 
     Returns:
         The :class:`EvaluationResult`; its ``files`` lists what was written.
