@@ -183,3 +183,22 @@ def test_api_key_in_the_address_bar_once(keyed_server: str, browser: object) -> 
     assert response is not None and response.status == 200
     status = page.evaluate("async () => (await fetch('openapi.json')).status")
     assert status == 200
+
+
+def test_the_verdict_highlights_the_words_behind_it(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    page.fill("#title", ARTICLE_TITLE)
+    page.fill("#text", ARTICLE)
+    page.click("#check")
+    page.wait_for_selector("#words span.w")
+    words = page.eval_on_selector_all("#words span.w", "spans => spans.map(s => s.textContent)")
+    assert words[:3] == ["Senate", "passes", "bipartisan"]
+    colours = page.eval_on_selector_all(
+        "#words span.w", "spans => spans.map(s => s.style.background)"
+    )
+    assert all(
+        c.startswith("rgba(220, 38, 38") or c.startswith("rgba(37, 99, 235") for c in colours
+    )
+    assert (page.text_content("#words") or "").startswith("Words that weighed most")
