@@ -178,3 +178,22 @@ def test_the_old_address_bar_link_redirects_without_the_key(
     assert page.url == keyed_server  # the redirect dropped the key from the address bar
     page.wait_for_function("document.getElementById('m-acc').textContent.includes('%')")
     assert [c["name"] for c in page.context.cookies()] == ["fakenews_session"]
+
+
+def test_the_verdict_highlights_the_words_behind_it(server: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    page.fill("#title", ARTICLE_TITLE)
+    page.fill("#text", ARTICLE)
+    page.click("#check")
+    page.wait_for_selector("#words span.w")
+    words = page.eval_on_selector_all("#words span.w", "spans => spans.map(s => s.textContent)")
+    assert words[:3] == ["Senate", "passes", "bipartisan"]
+    colours = page.eval_on_selector_all(
+        "#words span.w", "spans => spans.map(s => s.style.background)"
+    )
+    assert all(
+        c.startswith("rgba(220, 38, 38") or c.startswith("rgba(37, 99, 235") for c in colours
+    )
+    assert (page.text_content("#words") or "").startswith("Words that weighed most")

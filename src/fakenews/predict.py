@@ -296,6 +296,32 @@ def score_chunk(predictor: Predictor, run: RunDir, chunk: Chunk) -> Scored:
     )
 
 
+def read_articles(
+    input: Path | str,
+    *,
+    format: InputFormat = "auto",
+    text_column: str | None = None,
+    id_column: str = "id",
+    stdin: IO[Any] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` of a whole CSV / JSONL / Parquet / plain-text file (or ``-``), read and
+    checked as :func:`predict_file` reads it; for commands that need every article at once
+    (``explain``)."""
+    reader = open_input(
+        input, format=format, text_column=text_column, id_column=id_column,
+        chunk_size=DEFAULT_CHUNK_SIZE, stdin=stdin,
+    )  # fmt: skip
+    ids: list[str] = []
+    texts: list[str] = []
+    try:
+        for chunk in reader.chunks():
+            ids.extend(chunk.ids)
+            texts.extend(chunk.texts)
+    finally:
+        reader.close()
+    return ids, texts
+
+
 def _write_predictions(
     chunks: Iterator[Chunk],
     predictor: Predictor,

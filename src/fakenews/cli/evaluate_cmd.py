@@ -58,6 +58,14 @@ ThreadsOpt = Annotated[
     typer.Option("--threads", help="torch threads while measuring (default: torch's own)."),
 ]
 
+ExplainErrorsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--explain-errors/--no-explain-errors",
+        help="Top words of each listed mistake in errors/*.md (default: baseline yes, transformers no: slow).",
+    ),
+]
+
 
 def evaluate_command(
     run_dir: RunArg,
@@ -70,6 +78,7 @@ def evaluate_command(
     precision: PrecisionOpt = "fp32",
     by: ByOpt = None,
     threshold: ThresholdOpt = None,
+    explain_errors: ExplainErrorsOpt = None,
     quiet: Quiet = False,
 ) -> None:
     """Score a run on a split: metrics/, predictions/, errors/, plots/ and the model card (README.md)."""
@@ -84,7 +93,13 @@ def evaluate_command(
 
         check_group_column(run_dir, by, data=data, split=split)
     result = evaluate(
-        run_dir, data=data, split=split, options=options, threshold=threshold, quiet=quiet
+        run_dir,
+        data=data,
+        split=split,
+        options=options,
+        threshold=threshold,
+        quiet=quiet,
+        explain_errors=explain_errors,
     )
     _print_metrics(result, run_dir)
     if by is not None:

@@ -78,14 +78,18 @@ def errors_markdown(result: EvaluationResult, *, shown: int = ERRORS_SHOWN) -> s
             if len(rows) > shown
             else ""
         )
+        words = "top_words" in rows.columns  # the words behind each listed mistake, when explained
         lines += [
             f"{order}{more}.",
             "",
-            "| id | P(fake) | chars | snippet |",
-            "|---|---:|---:|---|",
+            "| id | P(fake) | chars | snippet |"
+            + (" top words (+ fake, - real) |" if words else ""),
+            "|---|---:|---:|---|" + ("---|" if words else ""),
         ]
         for row in rows.head(shown).itertuples(index=False):
             cells = [md_code(row.id), f"{row.prob_fake:.3f}", str(row.chars), md_text(row.snippet)]
+            if words:
+                cells.append(md_text(str(row.top_words)))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from fakenews.errors import FakeNewsError
-from fakenews.evaluation.errors import errors_markdown
+from fakenews.evaluation.errors import ERRORS_SHOWN, errors_markdown
+from fakenews.evaluation.explained import ERROR_IG_STEPS, with_top_words
 from fakenews.evaluation.plots import evaluation_figures
 from fakenews.evaluation.result import EvaluationResult, error_table
 from fakenews.io import write_bytes, write_csv, write_json, write_text
@@ -32,7 +33,7 @@ from fakenews.metrics import (
     with_temperature,
 )
 from fakenews.predictors.base import InferenceOptions
-from fakenews.predictors.load import load_predictor
+from fakenews.predictors.load import load_attributor, load_predictor
 from fakenews.reporting.figures import figure_png
 from fakenews.reporting.model_card import write_model_card
 from fakenews.rundir import RunDir, eval_key
@@ -49,6 +50,7 @@ def evaluate(
     options: InferenceOptions | None = None,
     threshold: float | None = None,
     quiet: bool = False,
+    explain_errors: bool | None = None,
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
 
@@ -65,6 +67,7 @@ def evaluate(
             else 0.5) and write nothing: a look at another operating point that leaves the run
             as it is (``evaluate --threshold``).
         quiet: no progress bars when True.
+        explain_errors: top words of the listed mistakes in errors/ (None: baseline only).
 
     Returns:
         The :class:`EvaluationResult`; ``files`` lists what was written (none with ``threshold``).
@@ -84,6 +87,8 @@ def evaluate(
     chosen = run.threshold if threshold is None else float(threshold)
     uncalibrated = with_temperature(probs, temperature)  # back to T = 1
     result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
+    if run.kind == "baseline" if explain_errors is None else explain_errors:
+        result = _explain_errors(run, result, frame, options)
     result = replace(
         result,
         temperature=temperature,
@@ -121,6 +126,15 @@ def _check_args(split: str, threshold: float | None) -> None:
         raise FakeNewsError(
             f"unknown split {split!r}; expected one of {', '.join(SPLITS)} (--split)."
         )
+
+
+def _explain_errors(
+    run: RunDir, result: EvaluationResult, frame: pd.DataFrame, options: InferenceOptions
+) -> EvaluationResult:
+    """The top words of each listed mistake, in the error table (``top_words``)."""
+    attributor = load_attributor(run, device=options.device, steps=ERROR_IG_STEPS)
+    errors = with_top_words(result.errors, frame, attributor, shown=ERRORS_SHOWN)
+    return replace(result, errors=errors)
 
 
 def score(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.errors import FakeNewsError
+from fakenews.predictors.attribution import Attributor, BaselineAttributor
 from fakenews.predictors.base import InferenceOptions, Predictor, Windowing
 from fakenews.predictors.baseline import BaselinePredictor
 from fakenews.rundir import RunDir
@@ -111,4 +112,30 @@ def load_onnx_predictor(
         threads=threads,
         run_path=run.path,
         temperature=run_temperature(run, options),
+    )
+
+
+def load_attributor(
+    run: RunDir | Path | str, *, device: str = "auto", steps: int | None = None
+) -> Attributor:
+    """Word attributions for a run's model (:mod:`fakenews.predictors.attribution`): the exact
+    coefficient x tf-idf split for the baseline, Integrated Gradients (``steps`` points, default
+    32) over the torch model for a transformer run, read as the run's truncation reads it."""
+    run = run if isinstance(run, RunDir) else RunDir.open(run)
+    if run.kind == "baseline":
+        return BaselineAttributor(BaselinePredictor(run.model).model)
+    # torch, transformers and captum load with the first transformer run, as in load_predictor
+    from fakenews.predictors.integrated_gradients import (
+        DEFAULT_STEPS,
+        IntegratedGradientsAttributor,
+    )
+    from fakenews.predictors.transformer import load_hf_model, resolve_device
+
+    device = resolve_device(device)
+    tokenizer, model = load_hf_model(run.model)
+    model.to(device)
+    model.eval()
+    windowing = windowing_for(run, InferenceOptions())
+    return IntegratedGradientsAttributor(
+        model, tokenizer, windowing, device=device, steps=steps or DEFAULT_STEPS
     )

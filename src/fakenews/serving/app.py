@@ -50,6 +50,7 @@ from fakenews.serving.auth import (
     Sessions,
     add_login_routes,
 )
+from fakenews.serving.explain_route import add_explain_route
 from fakenews.serving.http import (
     ErrorBody,
     ErrorOut,
@@ -595,7 +596,9 @@ def create_app(
     )
     _add_middleware(app, limits, sessions)
     _add_error_handlers(app, limits)
-    _add_predict_route(app, _Scorer(predictor, run.label_names, run.threshold), limits)
+    scorer = _Scorer(predictor, run.label_names, run.threshold)
+    _add_predict_route(app, scorer, limits)
+    add_explain_route(app, run, predictor, _request_models(limits), lock=scorer.lock, dependencies=[Depends(_declare_key)], device=options.device, threshold=run.threshold)  # fmt: skip
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     if sessions is not None:
         add_login_routes(app, sessions)
