@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 EADDRINUSE = (98, 48, 10048)  # Linux, macOS, Windows
+WORKER_HEALTHCHECK_S = 120
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class ServeConfig(uvicorn.Config):
             http=GuardedH11Protocol,
             workers=settings.workers,
             timeout_keep_alive=settings.keep_alive_timeout,
+            # a worker answers the supervisor's health pings only once its imports are done:
+            # uvicorn's 5 s killed workers still importing on a busy machine
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             **kwargs,
         )
         self.settings = settings
