@@ -12,7 +12,7 @@ import psutil
 from fakenews.splits import load_split_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from _serve import BAD, SOAK_SERVE_ARGS, check, run_clients, served, soak_calls  # noqa: E402
+from _serve import BAD, SOAK_SERVE_ARGS, check, run_clients, served, soak_calls
 
 
 def test_a_short_soak_gets_no_5xx_only_json_4xx_for_bad_requests_and_flat_memory(
