@@ -26,6 +26,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from fakenews.cli import main
 from fakenews.errors import FakeNewsError
 from fakenews.serving import (
     API_KEY_HEADER,
@@ -77,9 +78,11 @@ def test_concurrent_requests_share_one_forward_pass_and_get_their_own_answers(
     ]
     responses = asyncio.run(_post_all(app, bodies))
     assert [r.status_code for r in responses] == [200, 200, 200, 200]
-    assert stub.calls == [
+    # One forward pass for all six articles (requests join it in whatever order they arrive).
+    assert len(stub.calls) == 1
+    assert sorted(stub.calls[0]) == sorted(
         ["plain one", "aliens two", "plain three", "aliens four", "plain five", "aliens six"]
-    ]
+    )
     assert responses[0].json()["label_name"] == "real"
     assert [p["label_name"] for p in responses[1].json()["predictions"]] == ["fake", "real"]
     assert responses[2].json()["label_name"] == "fake"
@@ -334,3 +337,18 @@ def test_two_workers_answer_and_metrics_add_up_over_both(tiny_baseline_run_dir: 
         process.terminate()
         process.wait(30)
     assert process.returncode == 0
+
+
+def test_serve_rejects_bad_load_options_in_one_line(
+    tiny_baseline_run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = str(tiny_baseline_run_dir)
+    assert main(["serve", run, "--max-batch", "0"]) == 1
+    assert (
+        capsys.readouterr().err.strip() == "error: --max-batch must be a positive integer; found 0."
+    )
+    assert main(["serve", run, "--max-connections", "0"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: --max-connections must be a positive integer; found 0."
+    )
