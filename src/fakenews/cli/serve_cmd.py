@@ -56,6 +56,35 @@ MaxCharsOpt = Annotated[
 MaxBodyBytesOpt = Annotated[
     int, typer.Option("--max-body-bytes", help="Largest request body in bytes.")
 ]
+MaxBatchOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-batch",
+        help="Most articles of concurrent requests scored in one forward pass; 1 = one request at a time.",
+    ),
+]
+MaxWaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-wait-ms", help="Longest wait for more requests to fill a batch, in milliseconds."
+    ),
+]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", help="Server processes, each loading the model.")
+]
+MaxConnectionsOpt = Annotated[
+    int,
+    typer.Option("--max-connections", help="Open connections served per process; more get 503."),
+]
+ReadTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--read-timeout", help="Seconds a request may take to arrive; slower connections close."
+    ),
+]
+KeepAliveOpt = Annotated[
+    int, typer.Option("--keep-alive-timeout", help="Seconds an idle connection stays open.")
+]
 
 
 def serve_command(
@@ -71,13 +100,19 @@ def serve_command(
     max_articles: MaxArticlesOpt = 64,
     max_chars: MaxCharsOpt = 100_000,
     max_body_bytes: MaxBodyBytesOpt = 2_000_000,
+    max_batch: MaxBatchOpt = 32,
+    max_wait_ms: MaxWaitOpt = 5.0,
+    workers: WorkersOpt = 1,
+    max_connections: MaxConnectionsOpt = 256,
+    read_timeout: ReadTimeoutOpt = 10.0,
+    keep_alive_timeout: KeepAliveOpt = 5,
     docs: DocsOpt = False,
     session_hours: SessionHoursOpt = 12.0,
     forwarded_allow_ips: ForwardedAllowIpsOpt = None,
     quiet: Quiet = False,
 ) -> None:
-    """Serve the run over HTTP: POST /predict, GET /health, GET /model, a web page at /, the schema at /openapi.json."""
-    from fakenews.serving import ServeLimits, serve
+    """Serve the run over HTTP: POST /predict, POST /explain, GET /health, GET /model, GET /metrics, a web page at /, the schema at /openapi.json."""
+    from fakenews.serving import BatchSettings, ServeLimits, ServerSettings, serve
 
     configure_logging(quiet=quiet)
     limits = ServeLimits(
@@ -86,6 +121,13 @@ def serve_command(
     options = inference_options(
         backend=backend, long=long, batch_size=batch_size, device=device, precision=precision
     )
+    batching = BatchSettings(max_batch=max_batch, max_wait_ms=max_wait_ms)
+    server = ServerSettings(
+        workers=workers,
+        max_connections=max_connections,
+        read_timeout=read_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+    )
     serve(
         run_dir,
         host=host,
@@ -93,6 +135,8 @@ def serve_command(
         api_key=api_key,
         limits=limits,
         options=options,
+        batching=batching,
+        server=server,
         quiet=quiet,
         docs=docs,
         session_hours=session_hours,

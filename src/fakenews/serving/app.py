@@ -1,8 +1,10 @@
 """The HTTP service: ``create_app(run_dir)`` loads the model once and answers
 
 - ``POST /predict``: one article ``{"title": "...", "text": "..."}`` -> one prediction, or a
-  batch ``{"articles": [{...}, ...]}`` -> ``{"predictions": [...]}``, in request order;
+  batch ``{"articles": [{...}, ...]}`` -> ``{"predictions": [...]}``, in request order; the
+  articles of concurrent requests share forward passes (:mod:`fakenews.serving.batching`);
 - ``GET /health``: liveness, never needs the API key;
+- ``GET /metrics``: Prometheus metrics (:mod:`fakenews.serving.metrics`);
 - ``GET /model``: what is served and its measured figures (``model_card.json``,
   ``metrics/test.json``, ``efficiency.json``, ``onnx/export.json`` when they exist);
 - ``GET /``: one static page to paste an article into;
@@ -29,7 +31,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,6 +52,7 @@ from fakenews.serving.auth import (
     Sessions,
     add_login_routes,
 )
+from fakenews.serving.batching import BatchSettings, MicroBatcher
 from fakenews.serving.explain_route import add_explain_route
 from fakenews.serving.http import (
     ErrorBody,
@@ -59,6 +62,7 @@ from fakenews.serving.http import (
     media_type,
     unsupported_media_type,
 )
+from fakenews.serving.metrics import MetricsMiddleware, ServeMetrics
 from fakenews.serving.openapi import install_openapi
 from fakenews.splits import combine
 
@@ -172,12 +176,21 @@ class _BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="request body too large")
 
 
+DRAIN_MIN_BYTES = 16_000_000
+"""An oversized body is read and dropped up to 4x the limit, at least this much, before the 413."""
+
+
 class BodyLimitMiddleware:
-    """413 for a body over ``max_bytes``: by ``Content-Length`` up front, else while it streams in."""
+    """413 for a body over ``max_bytes``: by ``Content-Length`` up front, else while it streams in.
+
+    The rest of the body is read and dropped (up to ``max(4 * max_bytes, 16 MB)``) before the
+    answer, which then closes the connection.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_bytes = max(4 * max_bytes, DRAIN_MIN_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -213,8 +226,33 @@ class BodyLimitMiddleware:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, "body_too_large", too_large_message(self.max_bytes))
+        """Read and drop the rest of the body (up to a bound), answer 413, close the connection.
+
+        A client that writes its whole body before reading (Python's urllib) would otherwise
+        see "connection reset": closing a socket with unread data makes the kernel send RST.
+        """
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if not (declared.isdigit() and int(declared) > self.drain_bytes):
+            await _discard_body(receive, self.drain_bytes)
+        response = error_response(
+            413,
+            "body_too_large",
+            too_large_message(self.max_bytes),
+            headers={"Connection": "close"},
+        )
         await response(scope, receive, send)
+
+
+async def _discard_body(receive: Receive, bound: int) -> None:
+    """Receive the request body until it ends, the client leaves, or ``bound`` bytes were read."""
+    seen = 0
+    while seen <= bound:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _field_errors(exc: RequestValidationError) -> tuple[int, str, str, list[dict[str, Any]]]:
@@ -429,7 +467,11 @@ def _add_middleware(app: FastAPI, limits: ServeLimits, sessions: Sessions | None
 
 
 class _Scorer:
-    """The served predictor, one forward pass at a time (the model already uses every core)."""
+    """The served predictor, one forward pass at a time (the model already uses every core).
+
+    The :class:`~fakenews.serving.batching.MicroBatcher` calls it, in a worker thread, with the
+    articles of every request it merged.
+    """
 
     def __init__(
         self, predictor: Predictor, names: tuple[str, str], threshold: float = DEFAULT_THRESHOLD
@@ -453,8 +495,13 @@ class _Scorer:
         ]
 
 
-def _add_predict_route(app: FastAPI, scorer: _Scorer, limits: ServeLimits) -> None:
-    """``POST /predict``: one article -> one prediction, a batch -> predictions in request order."""
+def _add_predict_route(
+    app: FastAPI, batcher: MicroBatcher[PredictionOut], limits: ServeLimits
+) -> None:
+    """``POST /predict``: one article -> one prediction, a batch -> predictions in request order.
+
+    Concurrent requests share forward passes through ``batcher``; each gets its own answers.
+    """
     _, Batch, Body = _request_models(limits)
 
     @app.post(
@@ -463,11 +510,25 @@ def _add_predict_route(app: FastAPI, scorer: _Scorer, limits: ServeLimits) -> No
         dependencies=[Depends(_declare_key)],
         summary="Score one article or a batch",
     )
-    def predict(body: Body) -> PredictionOut | BatchOut:  # type: ignore[valid-type]
+    async def predict(body: Body) -> PredictionOut | BatchOut:  # type: ignore[valid-type]
         if isinstance(body, Batch):
             texts = [combine(a.title, a.text) for a in body.articles]  # type: ignore[attr-defined]
-            return BatchOut(predictions=scorer(texts))
-        return scorer([combine(body.title, body.text)])[0]  # type: ignore[attr-defined]
+            return BatchOut(predictions=await batcher.score(texts))
+        return (await batcher.score([combine(body.title, body.text)]))[0]  # type: ignore[attr-defined]
+
+
+def _add_metrics_route(app: FastAPI, metrics: ServeMetrics) -> None:
+    """``GET /metrics``: Prometheus text (behind the API key like everything but ``/health``)."""
+
+    @app.get(
+        "/metrics",
+        dependencies=[Depends(_declare_key)],
+        summary="Prometheus metrics",
+        response_class=Response,
+    )
+    def prometheus_metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
 
 
 def model_document(
@@ -559,6 +620,7 @@ def create_app(
     docs: bool = False,
     session_hours: float = DEFAULT_SESSION_HOURS,
     session_salt: bytes | None = None,
+    batching: BatchSettings | None = None,
 ) -> FastAPI:
     """The FastAPI app serving the run in ``run_dir``; the model is loaded here, once.
 
@@ -577,6 +639,8 @@ def create_app(
         session_hours: how long a browser session lasts (default 12).
         session_salt: the salt of the session-signing secret (default random, drawn here: a
             restart ends every session); processes serving one app together share one.
+        batching: how concurrent requests share forward passes
+            (:class:`~fakenews.serving.batching.BatchSettings`; default its defaults).
     """
     options = options or InferenceOptions()
     run = RunDir.open(run_dir)
@@ -595,14 +659,23 @@ def create_app(
         redoc_url="/redoc" if docs else None,
     )
     _add_middleware(app, limits, sessions)
+    metrics = ServeMetrics(model=run.config.model.name, backend=options.backend)
+    app.add_middleware(  # added last, so it runs first: 401s and 413s are counted too
+        MetricsMiddleware,
+        metrics=metrics,
+        paths=lambda: [getattr(r, "path", "") for r in app.routes],
+    )
     _add_error_handlers(app, limits)
     scorer = _Scorer(predictor, run.label_names, run.threshold)
-    _add_predict_route(app, scorer, limits)
+    batcher = MicroBatcher(scorer, batching, on_batch=metrics.observe_batch)
+    _add_predict_route(app, batcher, limits)
     add_explain_route(app, run, predictor, _request_models(limits), lock=scorer.lock, dependencies=[Depends(_declare_key)], device=options.device, threshold=run.threshold)  # fmt: skip
+    _add_metrics_route(app, metrics)
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     if sessions is not None:
         add_login_routes(app, sessions)
     install_openapi(app, api_key_required=api_key is not None)
     app.state.predictor = predictor
+    app.state.metrics = metrics
     app.state.run = run
     return app
