@@ -83,12 +83,7 @@ def evaluate(
     logger.info(
         "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
     )
-    probs, temperature = _predict(run, frame, options, quiet=quiet)
-    chosen = run.threshold if threshold is None else float(threshold)
-    uncalibrated = with_temperature(probs, temperature)  # back to T = 1
-    result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
-    if run.kind == "baseline" if explain_errors is None else explain_errors:
-        result = _explain_errors(run, result, frame, options)
+    result, temperature = _score_run(run, frame, options, threshold, explain_errors, quiet)
     result = replace(
         result,
         temperature=temperature,
@@ -106,6 +101,24 @@ def evaluate(
         return result
     files = write_evaluation(run, result)
     return replace(result, files=tuple(files))
+
+
+def _score_run(
+    run: RunDir,
+    frame: pd.DataFrame,
+    options: InferenceOptions,
+    threshold: float | None,
+    explain_errors: bool | None,
+    quiet: bool,
+) -> tuple[EvaluationResult, float]:
+    """Predict, score at the chosen threshold (the run's unless given), explain the mistakes."""
+    probs, temperature = _predict(run, frame, options, quiet=quiet)
+    chosen = run.threshold if threshold is None else float(threshold)
+    uncalibrated = with_temperature(probs, temperature)  # back to T = 1
+    result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
+    if run.kind == "baseline" if explain_errors is None else explain_errors:
+        result = _explain_errors(run, result, frame, options)
+    return result, temperature
 
 
 def _predict(

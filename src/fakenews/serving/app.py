@@ -610,6 +610,44 @@ def _sessions(api_key: str | None, hours: float, salt: bytes | None) -> Sessions
     return Sessions(api_key, hours=hours, salt=salt)
 
 
+def _new_app(served: str, backend: str, *, docs: bool) -> FastAPI:
+    return FastAPI(
+        title="fakenews",
+        summary=f"Fake-news detector serving {served} ({backend})",
+        description="Scores news articles: label 1 = fake, 0 = real, with P(fake). "
+        "Every figure under /model was measured on the run's test split.",
+        version="0.1.0",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
+
+
+def _add_scoring_routes(
+    app: FastAPI,
+    run: RunDir,
+    predictor: Predictor,
+    options: InferenceOptions,
+    limits: ServeLimits,
+    batching: BatchSettings | None,
+    metrics: ServeMetrics,
+) -> None:
+    """``/predict`` (micro-batched, decided at the run's threshold), ``/explain`` and ``/metrics``."""
+    scorer = _Scorer(predictor, run.label_names, run.threshold)
+    batcher = MicroBatcher(scorer, batching, on_batch=metrics.observe_batch)
+    _add_predict_route(app, batcher, limits)
+    add_explain_route(
+        app,
+        run,
+        predictor,
+        _request_models(limits),
+        lock=scorer.lock,  # one forward pass at a time, whichever route asks
+        dependencies=[Depends(_declare_key)],
+        device=options.device,
+        threshold=run.threshold,
+    )
+    _add_metrics_route(app, metrics)
+
+
 def create_app(
     run_dir: Path | str,
     *,
@@ -648,16 +686,7 @@ def create_app(
     sessions = _sessions(api_key, session_hours, session_salt)
     if predictor is None:
         predictor = load_predictor(run, options, quiet=True)
-    served = without_host_paths(run.config.model.name)
-    app = FastAPI(
-        title="fakenews",
-        summary=f"Fake-news detector serving {served} ({options.backend})",
-        description="Scores news articles: label 1 = fake, 0 = real, with P(fake). "
-        "Every figure under /model was measured on the run's test split.",
-        version="0.1.0",
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-    )
+    app = _new_app(without_host_paths(run.config.model.name), options.backend, docs=docs)
     _add_middleware(app, limits, sessions)
     metrics = ServeMetrics(model=run.config.model.name, backend=options.backend)
     app.add_middleware(  # added last, so it runs first: 401s and 413s are counted too
@@ -666,11 +695,7 @@ def create_app(
         paths=lambda: [getattr(r, "path", "") for r in app.routes],
     )
     _add_error_handlers(app, limits)
-    scorer = _Scorer(predictor, run.label_names, run.threshold)
-    batcher = MicroBatcher(scorer, batching, on_batch=metrics.observe_batch)
-    _add_predict_route(app, batcher, limits)
-    add_explain_route(app, run, predictor, _request_models(limits), lock=scorer.lock, dependencies=[Depends(_declare_key)], device=options.device, threshold=run.threshold)  # fmt: skip
-    _add_metrics_route(app, metrics)
+    _add_scoring_routes(app, run, predictor, options, limits, batching, metrics)
     _add_info_routes(app, run, options, limits, api_key_required=api_key is not None)
     if sessions is not None:
         add_login_routes(app, sessions)

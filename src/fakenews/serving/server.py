@@ -250,12 +250,7 @@ def serve(
             )
         shown = f"[{host}]" if ":" in host else host
         logger.info("serving %s on http://%s:%d", run_dir, shown, port)
-        log = {
-            "log_level": "warning" if quiet else "info",
-            "access_log": not quiet,
-            "log_config": uvicorn_log_config(),
-            "forwarded_allow_ips": forwarded_allow_ips,
-        }
+        log = _uvicorn_options(quiet=quiet, forwarded_allow_ips=forwarded_allow_ips)
         if server.workers == 1:
             config = ServeConfig(factory.build(), settings=server, **log)
             uvicorn.Server(config).run(sockets=[sock])
@@ -263,6 +258,16 @@ def serve(
             _run_workers(factory, sock, server, log)
     finally:
         sock.close()
+
+
+def _uvicorn_options(*, quiet: bool, forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """uvicorn's logging (the key-free access log) and proxy settings, the same for every worker."""
+    return {
+        "log_level": "warning" if quiet else "info",
+        "access_log": not quiet,
+        "log_config": uvicorn_log_config(),
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
 
 
 def _run_workers(
