@@ -41,6 +41,7 @@ def evaluate(
     data: Path | str | None = None,
     split: str = "test",
     options: InferenceOptions | None = None,
+    plots: bool = True,
     quiet: bool = False,
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
@@ -53,6 +54,7 @@ def evaluate(
         options: how to predict (:class:`~fakenews.predictors.base.InferenceOptions`: backend,
             long-article mode, batch size, device, precision); a non-default inference is keyed
             apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
+        plots: draw the evaluation plots (default True); ``study`` turns them off for speed.
         quiet: no progress bars when True.
 
     Returns:
@@ -89,7 +91,7 @@ def evaluate(
         backend=options.backend,
         precision=options.precision,
     )
-    files = write_evaluation(run, result)
+    files = write_evaluation(run, result, plots=plots)
     return replace(result, files=tuple(files))
 
 
@@ -122,10 +124,12 @@ def score(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float) -> Evalua
     )
 
 
-def write_evaluation(run: RunDir, result: EvaluationResult) -> list[Path]:
-    """Render everything first, then write each file atomically; regenerate the model card."""
+def write_evaluation(run: RunDir, result: EvaluationResult, *, plots: bool = True) -> list[Path]:
+    """Render everything first, then write each file atomically; regenerate the model card
+    (``plots=False``: no ``plots/<key>_*.png``)."""
     key = result.key
-    pngs = {name: figure_png(fig) for name, fig in evaluation_figures(result).items()}
+    figures = evaluation_figures(result) if plots else {}
+    pngs = {name: figure_png(fig) for name, fig in figures.items()}
     payloads: list[tuple[Path, Any]] = [
         (run.metrics(key), result.to_dict()),
         (run.predictions(key), result.predictions.loc[:, ["id", "label", "pred", "prob_fake"]]),
