@@ -198,3 +198,19 @@ def test_a_missing_data_root_is_one_line(tmp_path: Path) -> None:
         "`fakenews demo --data DIR`)."
     )):  # fmt: skip
         load_study(path)
+
+
+def test_data_root_and_the_data_option_say_where_the_data_set_paths_start(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    _write_data(tmp_path / "elsewhere", shared_data)
+    path = tmp_path / "study.yaml"
+    path.write_text("data_root: elsewhere\n" + STUDY, encoding="utf-8")
+    study = load_study(path)
+    assert [d.path for d in study.datasets] == [
+        (tmp_path / "elsewhere" / "data" / f"{n}.csv").resolve()
+        for n in ("welfake", "politifact", "horne")
+    ]
+    moved = tmp_path / "moved"
+    (tmp_path / "elsewhere").rename(moved)
+    assert load_study(path, data_root=moved).datasets[0].path == (moved / "data" / "welfake.csv")
