@@ -135,12 +135,17 @@ def _reuters_rule(split_dir: Path) -> dict[str, Any] | None:
     }
 
 
+def _ood(r: Any) -> str:
+    if pd.isna(r.out_of_domain):
+        return "n/a (every set trained on)"
+    return f"{r.out_of_domain:.3f} [{r.ood_ci_low:.3f}, {r.ood_ci_high:.3f}]"
+
+
 def _print_summary(summary: pd.DataFrame) -> None:
     rows = [
         [
-            r.markers, r.model, r.protocol, r.runs, f"{r.in_domain:.3f}",
-            f"{r.out_of_domain:.3f} [{r.ood_ci_low:.3f}, {r.ood_ci_high:.3f}]",
-            f"{r.gap_pt:+.1f}",
+            r.markers, r.model, r.protocol, r.runs, f"{r.in_domain:.3f}", _ood(r),
+            "n/a" if pd.isna(r.gap_pt) else f"{r.gap_pt:+.1f}",
         ]
         for r in summary.itertuples()
     ]  # fmt: skip
