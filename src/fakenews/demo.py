@@ -52,9 +52,8 @@ class DemoResult:
     def headline(self) -> ComparisonResult | None:
         """The pooled training set's comparison (else the first one), when compared in this call."""
         compared = self.result.comparison_results
-        pooled = [name for name in compared if HEADLINE in name]
-        name = (pooled or list(compared) or [None])[0]
-        return None if name is None else compared[name]
+        names = [name for name in compared if HEADLINE in name] or list(compared)
+        return compared[names[0]] if names else None
 
 
 def load_demo_study(
