@@ -4,14 +4,10 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+# The demo is the packaged study src/fakenews/configs/studies/demo.yaml over the shared data
+# (WELFake sample, PolitiFact, Horne 2017); `make demo SHARED=/path/to/data` points it elsewhere.
 SHARED  ?= $(abspath ../shared/data)
-MIRROR  := $(SHARED)/fakenewsnet_politifact/raw
-# On offline machines the data registry's mirror is the shared copy (see `fakenews data list`).
-DEMO_ENV := $(if $(wildcard $(MIRROR)),FAKENEWS_DATA_MIRROR=$(MIRROR),)
 DEMO_OUT ?= demo
-# A second data set for the cross-data-set column of the report (when the shared copy is here).
-CROSS   := $(SHARED)/horne2017/horne2017_random.csv
-DEMO_CROSS := $(if $(wildcard $(CROSS)),--cross-data $(CROSS),)
 
 .PHONY: install demo test lint browser-deps clean
 
@@ -24,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(DEMO_ENV) HF_HUB_OFFLINE=1 $(VENV)/bin/fakenews demo --out $(DEMO_OUT) --force $(DEMO_CROSS)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/fakenews demo --out $(DEMO_OUT) --force --data $(SHARED)
 
 # The browser test drives Debian's Chromium; install it when we can (root + apt), else that
 # one test says why it cannot run.

@@ -180,7 +180,8 @@ TWO_SETS = "datasets:\n  a: {path: a.csv}\n  b: {path: b.csv}\n"
 def test_an_unknown_top_level_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
     path = _write(tmp_path, TWO_SETS + "modles: [tfidf-logreg]\n")
     with pytest.raises(FakeNewsError, match=re.escape(
-        f"study file {path}: unknown key 'modles'; did you mean 'models'? expected one of datasets, models, protocols."
+        f"study file {path}: unknown key 'modles'; did you mean 'models'? expected one of datasets, models, protocols, "
+        "data_root, benchmark, bench_articles."
     )):  # fmt: skip
         load_study(path)
 

@@ -1,4 +1,4 @@
-"""``fakenews demo``: the whole flow on the embedded default."""
+"""``fakenews demo``: the packaged generalization study, in one call."""
 
 from __future__ import annotations
 
@@ -12,51 +12,45 @@ from fakenews.cli.common import Force, Quiet
 from fakenews.cli.compare_cmd import print_comparison
 from fakenews.progress import configure_logging
 
-DemoOutOpt = Annotated[Path, typer.Option("--out", help="Demo folder (data/, runs/, report/).")]
-CrossDataOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--cross-data",
-        help="A second data set (file or folder) to evaluate every model on; repeatable.",
-    ),
+DemoOutOpt = Annotated[
+    Path,
+    typer.Option("--out", help="Demo folder (data/, runs/, compare/, report/); a rerun resumes."),
 ]
-MirrorOpt = Annotated[
+DataRootOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mirror", help="Local folder serving the registry's files (else $FAKENEWS_DATA_MIRROR)."
+        "--data",
+        help="Folder holding the data sets (welfake_sample200/, fakenewsnet_politifact/, "
+        "horne2017/); default the shared data beside the source checkout.",
     ),
-]
-BenchArticlesOpt = Annotated[
-    int, typer.Option("--bench-articles", min=5, help="Test articles timed per model.")
 ]
 
 
 def demo_command(
     out: DemoOutOpt = Path("demo"),
-    cross_data: CrossDataOpt = None,
-    mirror: MirrorOpt = None,
-    bench_articles: BenchArticlesOpt = 60,
+    data: DataRootOpt = None,
     force: Force = False,
     quiet: Quiet = False,
 ) -> None:
-    """Prepare PolitiFact, train tfidf-logreg, a tiny scratch:albert and minilm-l6, evaluate, benchmark, compare."""
+    """Train tfidf-logreg, minilm-l6 and a 3-layer MiniLM per data set and pooled; in- vs out-of-domain, benchmark, compare."""
     from fakenews.demo import run_demo
+    from fakenews.study.report import summarize
 
     configure_logging(quiet=quiet)
-    result = run_demo(
-        out,
-        cross_data=cross_data or (),
-        mirror=mirror,
-        bench_articles=bench_articles,
-        force=force,
-        quiet=quiet,
-    )
+    result = run_demo(out, data_root=data, force=force, quiet=quiet)
     console = Console()
-    print_comparison(result.comparison, console)
+    for summary in summarize(result.result.cells):
+        console.print(f"- {summary.verdict()}", markup=False, highlight=False, soft_wrap=True)
+    headline = result.headline
+    if headline is not None:
+        print_comparison(headline, console)
+    others = ", ".join(str(p / "report.html") for p in result.comparisons.values())
     console.print(
-        f"demo finished in {result.elapsed_s / 60:.1f} min; open {result.report_html}",
+        f"demo finished in {result.elapsed_s / 60:.1f} min; open {result.report_html} "
+        f"(comparisons: {others or 'none'})",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 

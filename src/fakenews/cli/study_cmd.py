@@ -21,19 +21,30 @@ StudyOut = Annotated[
 ]
 
 
-def study_command(study_file: StudyArg, out: StudyOut, quiet: Quiet = False) -> None:
-    """Prepare, train and evaluate across data sets: report/generalization.csv and report.html."""
+StudyData = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", help="Folder the data set paths are relative to (replaces the file's data_root)."
+    ),
+]
+
+
+def study_command(
+    study_file: StudyArg, out: StudyOut, data: StudyData = None, quiet: Quiet = False
+) -> None:
+    """Prepare, train, evaluate, benchmark and compare across data sets: report/report.html."""
     from fakenews.study import load_study, run_study
     from fakenews.study.report import summarize
 
     configure_logging(quiet=quiet)
-    study = load_study(study_file)
+    study = load_study(study_file, data_root=data)
     result = run_study(study, out, quiet=quiet)
     for summary in summarize(result.cells):
         typer.echo(summary.verdict())
     typer.echo(
-        f"trained {result.trained}, evaluated {result.evaluated} "
-        f"({len(result.cells)} rows): {out / 'report' / 'report.html'}"
+        f"trained {result.trained}, evaluated {result.evaluated}, benchmarked "
+        f"{result.benchmarked}, compared {result.compared} ({len(result.cells)} rows): "
+        f"{out / 'report' / 'report.html'}"
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from fakenews import __version__
 from fakenews.comparison.result import CROSS_LABEL, ComparisonResult, ModelRow, RunRecord
+from fakenews.generalization import CI_NOTE
 from fakenews.stats import METRICS, Estimate, format_p
 
 NOT_MEASURED = "not measured"
@@ -46,6 +47,7 @@ SECTIONS = (
     ("plots", "Plots"),
     ("errors", "Error analysis"),
     ("cross", "Cross-data-set matrix"),
+    ("generalization", "Generalization"),
     ("notes", "Notes and method"),
 )
 """The report's sections in order: ``report.md`` and ``report.html`` number and title them from here."""
@@ -389,6 +391,7 @@ def render_markdown(result: ComparisonResult, captions: Mapping[str, str]) -> st
         "plots": _md_plots(captions),
         "errors": _md_errors(result),
         "cross": _md_cross(result),
+        "generalization": _md_generalization(result),
         "notes": [*_md_h2("notes"), *(f"- {n}" for n in [*result.notes, *method_lines(result)])],
     }
     out = _md_top(result)
@@ -480,6 +483,49 @@ def _md_cross(result: ComparisonResult) -> list[str]:
         "Accuracy; `*` marks the in-domain cell (the run's own test split).",
         "",
         _md_table(header, rows),
+        "",
+    ]
+
+
+GENERALIZATION_HEADER = (
+    "Run",
+    "In-domain accuracy",
+    "Out-of-domain accuracy (mean)",
+    "95% CI",
+    "Gap (pt)",
+    "Unseen data sets",
+)
+GENERALIZATION_MISSING = (
+    "Not available: no run was evaluated on a data set it was not trained on "
+    "(`fakenews evaluate RUN --data OTHER_SPLIT_DIR` adds one)."
+)
+
+
+def generalization_rows(result: ComparisonResult) -> list[list[str]]:
+    """One row per run: in-domain, mean out-of-domain with its CI, the gap, the unseen sets."""
+    return [
+        [
+            g.who,
+            fmt(g.in_domain),
+            fmt(g.out_of_domain),
+            "n/a" if g.ci is None else f"{g.ci[0]:.4f} – {g.ci[1]:.4f}",
+            "n/a" if g.gap_pt is None else f"{g.gap_pt:+.1f}",
+            ", ".join(g.unseen) or "none",
+        ]
+        for g in result.generalization
+    ]
+
+
+def _md_generalization(result: ComparisonResult) -> list[str]:
+    if not result.generalization:
+        return [*_md_h2("generalization"), GENERALIZATION_MISSING, ""]
+    return [
+        *_md_h2("generalization"),
+        *(f"- {_md_text(g.verdict())}" for g in result.generalization),
+        "",
+        _md_table(GENERALIZATION_HEADER, generalization_rows(result)),
+        "",
+        CI_NOTE,
         "",
     ]
 
@@ -674,6 +720,7 @@ def render_html(
         "plots": _html_plots(pngs, captions),
         "errors": _html_errors(result),
         "cross": _html_cross(result),
+        "generalization": _html_generalization(result),
         "notes": _html_notes(result),
     }
     parts = _html_top(result)
@@ -842,6 +889,19 @@ def _html_cross(result: ComparisonResult) -> list[str]:
         _h2("cross"),
         "<p>Accuracy of each run (rows) on each data set (columns); the outlined cell marked * is the run's own test split.</p>",
         _scroll_table(head, body),
+    ]
+
+
+def _html_generalization(result: ComparisonResult) -> list[str]:
+    if not result.generalization:
+        text = _e(GENERALIZATION_MISSING).replace("`", "")
+        return [_h2("generalization"), f"<p>{text}</p>"]
+    verdicts = "".join(f"<li>{_e(g.verdict())}</li>" for g in result.generalization)
+    return [
+        _h2("generalization"),
+        f"<ul>{verdicts}</ul>",
+        _html_table(GENERALIZATION_HEADER, generalization_rows(result), numeric_from=1),
+        f"<p>{_e(CI_NOTE)}</p>",
     ]
 
 

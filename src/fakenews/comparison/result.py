@@ -12,6 +12,7 @@ import pandas as pd
 
 from fakenews import __version__
 from fakenews.config import RunConfig
+from fakenews.generalization import Generalization
 from fakenews.rundir import TrainSummary
 from fakenews.stats import METRICS, Estimate, PairedTest
 
@@ -187,6 +188,10 @@ class ComparisonResult:
     seed: int
     alpha: float
     files: tuple[str, ...] = field(default_factory=tuple)
+    generalization: tuple[Generalization, ...] = ()
+    """Per run (``who`` = the run's name): its own test accuracy, the mean accuracy on the data
+    sets it was not trained on with a bootstrap CI, and the gap; empty when no run was
+    evaluated on another data set."""
 
     @property
     def report_html(self) -> Path:
@@ -234,6 +239,18 @@ class ComparisonResult:
             "pareto_accuracy_vs_latency": list(self.pareto),
             "errors": [e.to_dict() for e in self.errors],
             "missed_by_all": list(self.missed_by_all),
+            "generalization": [
+                {
+                    "run": g.who,
+                    "in_domain_accuracy": g.in_domain,
+                    "out_of_domain_accuracy": g.out_of_domain,
+                    "out_of_domain_ci": list(g.ci) if g.ci else None,
+                    "gap_pt": g.gap_pt,
+                    "unseen_data_sets": list(g.unseen),
+                    "verdict": g.verdict(),
+                }
+                for g in self.generalization
+            ],
             "notes": list(self.notes),
             "files": list(self.files),
         }

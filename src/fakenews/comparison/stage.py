@@ -7,6 +7,8 @@
       pairwise.csv, pairwise.md McNemar exact p, paired bootstrap CI of the accuracy difference,
                                Holm-adjusted p and one sentence per pair (same split only)
       cross_dataset.csv        rows run, columns data set (when runs were scored on several)
+                               and the Generalization section: per run its in-domain accuracy,
+                               the mean on unseen data sets with a bootstrap CI, the gap, a verdict
       plots/*.png              parameters, size, latency, throughput, accuracy vs latency, matrix
       report.md, report.html   the whole study, top to bottom (HTML self-contained)
       comparison.json          everything above, machine-readable
@@ -47,6 +49,7 @@ from fakenews.comparison.result import (
 )
 from fakenews.comparison.runs import _aligned, _check_same_split, _unique_names, load_run
 from fakenews.errors import FakeNewsError
+from fakenews.generalization import Generalization, generalization
 from fakenews.io import atomic_dir, check_output_dir, write_bytes, write_csv, write_json, write_text
 from fakenews.progress import make_progress
 from fakenews.reporting.figures import figure_png
@@ -118,12 +121,15 @@ def _cross(
     notes = []
     own_key = eval_key(split)
     for r in runs:
+        members = trained_on(r)
         for key, doc in r.metrics.items():
             in_domain = key == own_key
             data = r.data_name if in_domain else str(doc.get("data_name") or key.rsplit(".", 1)[0])
             accuracy = _num(doc.get("accuracy"))
             if accuracy is None:
                 continue
+            if not in_domain and data == r.data_name and doc.get("data_fingerprint") in members:
+                continue  # the own test split again, scored from the member's split dir
             cells.append(
                 CrossCell(
                     run=r.name,
@@ -151,6 +157,37 @@ def _cross(
                 "(different fingerprints): its cells are not measured on the same articles."
             )
     return tuple(cells), tuple(data_sets), notes
+
+
+def trained_on(run: RunRecord) -> set[str]:
+    """Fingerprints of the data a run was trained on: its split's, and for a study's pooled
+    training split each member data set's (``manifest.json`` → ``study.members_fingerprints``)."""
+    study = run.data_manifest.get("study")
+    members = study.get("members_fingerprints") if isinstance(study, Mapping) else None
+    found = {str(v) for v in members.values()} if isinstance(members, Mapping) else set()
+    return {run.fingerprint, *found} - {""}
+
+
+def generalization_of(
+    runs: Sequence[RunRecord], cross: Sequence[CrossCell]
+) -> tuple[Generalization, ...]:
+    """Per run: own test accuracy vs the mean over the data sets it was not trained on (a cross
+    evaluation on a member of its training data counts as seen); empty when no run has any."""
+    out = []
+    for r in runs:
+        seen = trained_on(r)
+        mine = [c for c in cross if c.run == r.name]
+        own = [c.accuracy for c in mine if c.in_domain]
+        unseen = [
+            (c.data, c.accuracy, r.path / "predictions" / f"{c.key}.csv")
+            for c in mine
+            if not c.in_domain and c.data_fingerprint not in seen
+        ]
+        unseen = [cell for cell in unseen if cell[2].is_file()]
+        out.append(generalization(r.name, own, unseen))
+    if all(g.out_of_domain is None for g in out):
+        return ()
+    return tuple(out)
 
 
 def _errors(
@@ -260,6 +297,7 @@ def compare(
         pareto=_pareto(rows), errors=tuple(errors), missed_by_all=missed,
         notes=tuple(_notes(rows, split, same_split) + cross_notes),
         n_bootstrap=n_bootstrap, seed=seed, alpha=alpha,
+        generalization=generalization_of(runs, cross) if several else (),
     )  # fmt: skip
     return write_comparison(result, force=force)
 

@@ -49,6 +49,7 @@ def evaluate(
     split: str = "test",
     options: InferenceOptions | None = None,
     threshold: float | None = None,
+    plots: bool = True,
     quiet: bool = False,
     explain_errors: bool | None = None,
 ) -> EvaluationResult:
@@ -66,6 +67,8 @@ def evaluate(
         threshold: decide at this P(fake) threshold instead of the run's (``decision.json``,
             else 0.5) and write nothing: a look at another operating point that leaves the run
             as it is (``evaluate --threshold``).
+            apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
+        plots: draw the evaluation plots (default True); ``study`` turns them off for speed.
         quiet: no progress bars when True.
         explain_errors: top words of the listed mistakes in errors/ (None: baseline only).
 
@@ -99,7 +102,7 @@ def evaluate(
     )
     if threshold is not None:
         return result
-    files = write_evaluation(run, result)
+    files = write_evaluation(run, result, plots=plots)
     return replace(result, files=tuple(files))
 
 
@@ -190,10 +193,12 @@ def score(
     )
 
 
-def write_evaluation(run: RunDir, result: EvaluationResult) -> list[Path]:
-    """Render everything first, then write each file atomically; regenerate the model card."""
+def write_evaluation(run: RunDir, result: EvaluationResult, *, plots: bool = True) -> list[Path]:
+    """Render everything first, then write each file atomically; regenerate the model card
+    (``plots=False``: no ``plots/<key>_*.png``)."""
     key = result.key
-    pngs = {name: figure_png(fig) for name, fig in evaluation_figures(result).items()}
+    figures = evaluation_figures(result) if plots else {}
+    pngs = {name: figure_png(fig) for name, fig in figures.items()}
     payloads: list[tuple[Path, Any]] = [
         (run.metrics(key), result.to_dict()),
         (run.predictions(key), result.predictions.loc[:, ["id", "label", "pred", "prob_fake"]]),

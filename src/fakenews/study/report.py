@@ -4,33 +4,29 @@ Per model and protocol: the mean in-domain accuracy, the mean out-of-domain accu
 bootstrap 95% CI, the gap in points and a verdict in words; per model the train × test accuracy
 matrix as a heat map; per data set its shortcut audit (the ``shortcuts`` of its manifest).
 
-The CI resamples *articles*: each out-of-domain (run, test set) cell's test articles are drawn
-with replacement from its ``predictions/*.csv`` (independently per cell, the same seed every
-time), each resample's figure is the mean of the per-cell accuracies, and the interval is the
-2.5th–97.5th percentile of :data:`N_BOOTSTRAP` resamples.
+The figures and the CI come from :mod:`fakenews.generalization` (shared with ``compare``).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from fakenews.data.shortcuts import shortcut_warning
+from fakenews.generalization import CI_NOTE, Generalization, generalization
 from fakenews.io import read_json_object, write_bytes, write_text
 from fakenews.reporting.figures import figure_png
 from fakenews.splits import MANIFEST
 from fakenews.study.spec import Study
 
-N_BOOTSTRAP = 2000
-SEED = 0
 TOP_MARKERS = 5
 
 
@@ -48,38 +44,8 @@ class Summary:
 
     def verdict(self) -> str:
         who = f"{self.model} ({self.protocol.replace('_', '-')})"
-        if self.out_of_domain is None:
-            return f"{who}: every data set was trained on, so nothing measures generalization."
-        ci = f" (95% CI {self.ci[0]:.2f}–{self.ci[1]:.2f})" if self.ci else ""
-        out = f"{self.out_of_domain:.2f} out-of-domain{ci}"
-        if self.in_domain is None or self.gap_pt is None:
-            return f"{who} scores {out} on data sets it was not trained on."
-        figures = f"{self.in_domain:.2f} in-domain vs {out}"
-        if abs(self.gap_pt) < 1:
-            return f"{who} holds up out of domain: {figures}."
-        verb = "loses" if self.gap_pt > 0 else "gains"
-        return (
-            f"{who} {verb} {abs(self.gap_pt):.0f} pt on data sets it was not trained on: {figures}."
-        )
-
-
-def _correct(path: Path) -> np.ndarray:
-    frame = pd.read_csv(path, usecols=["label", "pred"])
-    return (frame["label"].to_numpy(dtype=int) == frame["pred"].to_numpy(dtype=int)).astype(float)
-
-
-def mean_accuracy_ci(
-    corrects: Sequence[np.ndarray], *, n_bootstrap: int = N_BOOTSTRAP, seed: int = SEED
-) -> tuple[float, float]:
-    """Percentile 95% CI of the mean of per-cell accuracies, articles resampled within each cell."""
-    rng = np.random.default_rng(seed)
-    total = np.zeros(n_bootstrap)
-    for correct in corrects:
-        draws = rng.integers(0, correct.size, size=(n_bootstrap, correct.size))
-        total += correct[draws].mean(axis=1)
-    means = total / len(corrects)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
+        figures = Generalization(who, self.in_domain, self.out_of_domain, self.ci, self.gap_pt)
+        return figures.verdict()
 
 
 def summarize(cells: Sequence[Any]) -> list[Summary]:
@@ -88,15 +54,12 @@ def summarize(cells: Sequence[Any]) -> list[Summary]:
     keys = list(dict.fromkeys((c.model, c.protocol) for c in cells))
     for model, protocol in keys:
         mine = [c for c in cells if c.model == model and c.protocol == protocol]
-        inside = [c.accuracy for c in mine if c.in_domain]
-        # sorted, so that equal cells listed under two protocols get equal CIs
-        outside = sorted((c for c in mine if not c.in_domain), key=lambda c: (c.train, c.test))
-        in_acc = float(np.mean(inside)) if inside else None
-        out_acc = float(np.mean([c.accuracy for c in outside])) if outside else None
-        ci = mean_accuracy_ci([_correct(c.predictions) for c in outside]) if outside else None
-        gap = None if in_acc is None or out_acc is None else 100 * (in_acc - out_acc)
+        unseen = [
+            (f"{c.train} → {c.test}", c.accuracy, c.predictions) for c in mine if not c.in_domain
+        ]
+        g = generalization(model, [c.accuracy for c in mine if c.in_domain], unseen)
         runs = len({c.train for c in mine})
-        out.append(Summary(model, protocol, runs, in_acc, out_acc, ci, gap))
+        out.append(Summary(model, protocol, runs, g.in_domain, g.out_of_domain, g.ci, g.gap_pt))
     return out
 
 
@@ -177,12 +140,12 @@ SUMMARY_HEAD = [
     "95% CI",
     "gap (pt)",
 ]
-AUDIT_HEAD = ["marker", "label", "coverage", "precision", "rule accuracy"]
-CI_NOTE = (
-    f"Out-of-domain accuracy is the mean over (run, unseen test set) cells; its 95% CI resamples "
-    f"each cell's test articles ({N_BOOTSTRAP} percentile-bootstrap resamples, seed {SEED}). "
-    "The gap is in-domain minus out-of-domain accuracy, in points."
+COMPARE_NOTE = (
+    "One comparison per training set: the models trained on it, on the same test articles "
+    "(paired tests, bootstrap CIs, size, latency and throughput), with its own Generalization "
+    "section."
 )
+AUDIT_HEAD = ["marker", "label", "coverage", "precision", "rule accuracy"]
 
 
 def best_sentence(summaries: Sequence[Summary]) -> str | None:
@@ -214,9 +177,14 @@ def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def write_report(
-    study: Study, out: Path, cells: Sequence[Any], data_dirs: Mapping[str, Path]
+    study: Study,
+    out: Path,
+    cells: Sequence[Any],
+    data_dirs: Mapping[str, Path],
+    comparisons: Mapping[str, Path] | None = None,
 ) -> list[Path]:
-    """Write ``report.md``, ``report.html`` and ``heatmap_<model>.png``; return their paths."""
+    """Write ``report.md``, ``report.html`` and ``heatmap_<model>.png``; return their paths.
+    ``comparisons`` (train set → ``compare`` report dir) are linked from the report."""
     report = out / "report"
     summaries = summarize(cells)
     tests = [d.name for d in study.datasets]
@@ -225,7 +193,11 @@ def write_report(
         audit_lines(name, read_json_object(path / MANIFEST, what="split manifest"))
         for name, path in data_dirs.items()
     ]
-    parts = _Parts(study, summaries, audits, pngs)
+    links = {
+        name: os.path.relpath(path / "report.html", report)
+        for name, path in (comparisons or {}).items()
+    }
+    parts = _Parts(study, summaries, audits, pngs, links)
     files = []
     for model, png in pngs.items():
         write_bytes(report / f"heatmap_{model}.png", png)
@@ -241,6 +213,8 @@ class _Parts:
     summaries: Sequence[Summary]
     audits: Sequence[tuple[str, list[list[str]], str | None]]
     pngs: Mapping[str, bytes]
+    comparisons: Mapping[str, str] = field(default_factory=dict)
+    """Train set → the relative link to its comparison report."""
 
     @property
     def title(self) -> str:
@@ -264,6 +238,10 @@ class _Parts:
                 lines += [f"> **Warning:** {warning}", ""]
             if rows:
                 lines += [_md_table(AUDIT_HEAD, rows), ""]
+        if self.comparisons:
+            lines += ["## Comparisons", "", COMPARE_NOTE, ""]
+            lines += [f"- [{name}]({link})" for name, link in self.comparisons.items()]
+            lines.append("")
         lines += ["Full table: `generalization.csv`.", ""]
         return "\n".join(lines)
 
@@ -287,6 +265,13 @@ class _Parts:
                 body.append(f'<p class="warn">Warning: {e(warning)}</p>')
             if rows:
                 body.append(_html_table(AUDIT_HEAD, rows))
+        if self.comparisons:
+            body += ["<h2>Comparisons</h2>", f"<p>{e(COMPARE_NOTE)}</p>", "<ul>"]
+            body += [
+                f'<li><a href="{e(link)}">{e(name)}</a></li>'
+                for name, link in self.comparisons.items()
+            ]
+            body.append("</ul>")
         body.append("<p>Full table: generalization.csv.</p>")
         style = (
             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"

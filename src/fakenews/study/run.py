@@ -8,30 +8,40 @@ each run on every data set's test split, and write the tidy ``generalization.csv
       data/NAME/                  each data set prepared once (test_only: split 0,0,1)
       train/A+B/                  a training split dir: the members' train/validation (test: theirs),
                                   minus every article whose text is in any data set's test split
-      runs/A+B/MODEL/             a run dir (train → evaluate on data/NAME for every NAME)
+      runs/A+B/MODEL/             a run dir (train → evaluate on its own test split and on
+                                  data/NAME for every NAME → benchmark)
+      compare/A+B/                ``fakenews compare`` of the models trained on A+B (same split:
+                                  paired tests, efficiency, and the Generalization section)
       report/generalization.csv   protocol,model,train,test,n,accuracy,f1_macro,roc_auc,in_domain
-      report/report.md, report.html
+      report/report.md, report.html (links every compare/A+B/report.html)
+      report/timings.json         wall seconds of the last call per stage
 
 Each piece is skipped when it is complete (a split dir with ``manifest.json``, a run dir with
-``model/``, a ``metrics/NAME.test.json``); every stage writes atomically, so after a kill -9 a
+``model/``, a ``metrics/NAME.test.json``, an ``efficiency.json``, a comparison dir whose
+``comparison.json`` lists the same runs); every stage writes atomically, so after a kill -9 a
 rerun with the same ``--out`` redoes only the piece that was cut short and gives the same numbers.
 A run interrupted mid-training resumes from its last checkpoint (a baseline restarts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from fakenews.comparison.result import ComparisonResult
+from fakenews.comparison.stage import compare
 from fakenews.data.audit import counts_of
 from fakenews.data.dedup import normalize, text_hash
 from fakenews.data.prepare import DATASET_COLUMN, prepare
+from fakenews.efficiency import benchmark
 from fakenews.errors import FakeNewsError
 from fakenews.evaluation.stage import evaluate
 from fakenews.io import atomic_dir, read_json_object, write_csv, write_json
@@ -92,6 +102,15 @@ class StudyResult:
     trained: int
     evaluated: int
     files: tuple[Path, ...] = ()
+    benchmarked: int = 0
+    compared: int = 0
+    comparisons: Mapping[str, Path] = field(default_factory=dict)
+    """Train set name → its ``compare`` report dir (train sets with two or more models)."""
+    comparison_results: Mapping[str, ComparisonResult] = field(default_factory=dict)
+    """The comparisons computed in this call (a complete one that was skipped is not here)."""
+    seconds: Mapping[str, float] = field(default_factory=dict)
+    """Wall seconds of this call per stage (prepare, train, evaluate, benchmark, compare,
+    report); also in ``report/timings.json``."""
 
 
 @dataclass
@@ -99,6 +118,19 @@ class _Counter:
     prepared: int = 0
     trained: int = 0
     evaluated: int = 0
+    benchmarked: int = 0
+    compared: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to ``seconds[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
 
 
 def study_document(study: Study) -> dict[str, Any]:
@@ -174,9 +206,11 @@ def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResu
                 out.mkdir()
         raise
     cells: list[Cell] = []
+    comparisons: dict[str, ComparisonResult | None] = {}
     for protocol in study.protocols:
         for train_set in study.train_sets(protocol):
             split_dir = _training_split(train_set, data_dirs, out)
+            runs = []
             for model in study.models:
                 run = _train_run(
                     split_dir, model, out / "runs" / train_set.name / model.name, counter, quiet
@@ -184,17 +218,42 @@ def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResu
                 cells.extend(
                     _evaluate_all(run, protocol, train_set, model, data_dirs, counter, quiet)
                 )
+                _finish_run(run, study, counter, quiet)
+                runs.append(run)
+            if len(runs) > 1 and train_set.name not in comparisons:
+                target = out / "compare" / train_set.name
+                comparisons[train_set.name] = _compare_runs(runs, target, counter, quiet)
+    return _write_outputs(study, out, cells, data_dirs, comparisons, counter)
+
+
+def _write_outputs(
+    study: Study,
+    out: Path,
+    cells: list[Cell],
+    data_dirs: Mapping[str, Path],
+    comparisons: Mapping[str, ComparisonResult | None],
+    counter: _Counter,
+) -> StudyResult:
     table = generalization_table(cells)
     report = out / "report"
-    write_csv(report / "generalization.csv", table)
-    files = [report / "generalization.csv", *write_report(study, out, cells, data_dirs)]
+    dirs = {name: out / "compare" / name for name in comparisons}
+    with counter.timed("report"):
+        write_csv(report / "generalization.csv", table)
+        written = write_report(study, out, cells, data_dirs, dirs)
+    seconds = {k: round(v, 1) for k, v in counter.seconds.items()}
+    write_json(report / "timings.json", {"seconds_this_call": seconds})
     logger.info(
-        "study %s: prepared %d, trained %d, evaluated %d (the rest was already complete)",
-        out, counter.prepared, counter.trained, counter.evaluated,
+        "study %s: prepared %d, trained %d, evaluated %d, benchmarked %d, compared %d "
+        "(the rest was already complete); seconds %s",
+        out, counter.prepared, counter.trained, counter.evaluated, counter.benchmarked,
+        counter.compared, seconds,
     )  # fmt: skip
     return StudyResult(
-        out, tuple(cells), table, counter.prepared, counter.trained, counter.evaluated, tuple(files)
-    )
+        out, tuple(cells), table, counter.prepared, counter.trained, counter.evaluated,
+        (report / "generalization.csv", *written, report / "timings.json"), counter.benchmarked,
+        counter.compared, dirs, {name: c for name, c in comparisons.items() if c is not None},
+        seconds,
+    )  # fmt: skip
 
 
 def generalization_table(cells: list[Cell]) -> pd.DataFrame:
@@ -212,7 +271,8 @@ def _prepare_dataset(spec: DatasetSpec, out: Path, counter: _Counter, quiet: boo
         logger.info("data set %s: already prepared in %s", spec.name, target)
         return target
     logger.info("data set %s: preparing %s", spec.name, spec.path)
-    prepare([spec.path], target, spec.options, force=True, quiet=quiet)
+    with counter.timed("prepare"):
+        prepare([spec.path], target, spec.options, force=True, quiet=quiet)
     counter.prepared += 1
     return target
 
@@ -293,7 +353,15 @@ def _train_run(
     if target.exists() and not resume:
         shutil.rmtree(target)
     logger.info("run %s: %s", target, "resuming" if resume else "training")
-    train(split_dir, model.model, target, overrides=model.override_list, resume=resume, quiet=quiet)
+    with counter.timed("train"):
+        train(
+            split_dir,
+            model.model,
+            target,
+            overrides=model.override_list,
+            resume=resume,
+            quiet=quiet,
+        )
     counter.trained += 1
     return RunDir.open(target)
 
@@ -316,7 +384,10 @@ def _evaluate_all(
         same = manifest.get("fingerprint") == run.data_fingerprint
         key = eval_key("test", None if same else Path(data_dir).name)
         if not run.metrics(key).is_file():
-            evaluate(run.path, data=data_dir, options=InferenceOptions(), quiet=quiet)
+            with counter.timed("evaluate"):
+                evaluate(
+                    run.path, data=data_dir, options=InferenceOptions(), plots=False, quiet=quiet
+                )
             counter.evaluated += 1
         metrics = read_json_object(run.metrics(key), what="metrics")
         cells.append(
@@ -334,3 +405,35 @@ def _evaluate_all(
             )
         )
     return cells
+
+
+def _finish_run(run: RunDir, study: Study, counter: _Counter, quiet: bool) -> None:
+    """Evaluate ``run`` on its own test split (what ``compare`` pairs) and benchmark it."""
+    if not run.metrics(eval_key("test")).is_file():
+        with counter.timed("evaluate"):
+            evaluate(run.path, options=InferenceOptions(), plots=False, quiet=quiet)
+        counter.evaluated += 1
+    if study.benchmark and not run.efficiency.is_file():
+        logger.info("run %s: benchmarking on %d test articles", run.path, study.bench_articles)
+        with counter.timed("benchmark"):
+            benchmark(run.path, n_articles=study.bench_articles, quiet=quiet)
+        counter.benchmarked += 1
+
+
+def _compare_runs(
+    runs: list[RunDir], target: Path, counter: _Counter, quiet: bool
+) -> ComparisonResult | None:
+    """``compare`` the runs of one train set into ``target``, unless it already compares them
+    (then None)."""
+    wanted = sorted(str(r.path.resolve()) for r in runs)
+    done = target / "comparison.json"
+    if done.is_file():
+        doc = read_json_object(done, what="comparison record")
+        if sorted(str(Path(r["path"]).resolve()) for r in doc.get("runs", [])) == wanted:
+            logger.info("comparison %s: already complete", target)
+            return None
+    logger.info("comparison %s: comparing %d runs", target, len(runs))
+    with counter.timed("compare"):
+        result = compare([r.path for r in runs], target, force=True, quiet=quiet)
+    counter.compared += 1
+    return result

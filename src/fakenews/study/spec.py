@@ -37,7 +37,15 @@ from fakenews.models.presets import PRESETS, find_preset
 PROTOCOLS: tuple[str, ...] = ("in_domain", "pooled", "leave_one_out")
 """``in_domain``: train on each set, test on every set (the cross matrix); ``pooled``: train on
 the union of the trainable sets; ``leave_one_out``: train on all trainable sets but one."""
-TOP_KEYS: tuple[str, ...] = ("datasets", "models", "protocols")
+TOP_KEYS: tuple[str, ...] = (
+    "datasets",
+    "models",
+    "protocols",
+    "data_root",
+    "benchmark",
+    "bench_articles",
+)
+DEFAULT_BENCH_ARTICLES = 30
 READ_KEYS: tuple[str, ...] = (
     "format",
     "text_column",
@@ -107,6 +115,10 @@ class Study:
     datasets: tuple[DatasetSpec, ...]
     models: tuple[ModelSpec, ...]
     protocols: tuple[str, ...] = ("in_domain",)
+    benchmark: bool = True
+    """``benchmark`` every trained run (``efficiency.json``); ``benchmark: false`` skips it."""
+    bench_articles: int = DEFAULT_BENCH_ARTICLES
+    """Test articles timed per run by ``benchmark``."""
 
     @property
     def trainable(self) -> tuple[str, ...]:
@@ -174,8 +186,9 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def load_study(path: Path | str) -> Study:
-    """Read and validate ``STUDY.yaml``; nothing is written."""
+def load_study(path: Path | str, *, data_root: Path | str | None = None) -> Study:
+    """Read and validate ``STUDY.yaml``; nothing is written. ``data_root`` replaces the file's
+    own ``data_root`` (the folder data set paths are relative to)."""
     path = Path(path)
     if not path.is_file():
         raise FakeNewsError(
@@ -193,17 +206,21 @@ def load_study(path: Path | str) -> Study:
             f"study file {path} should hold a mapping with {', '.join(TOP_KEYS)}, "
             f"found {type(raw).__name__.replace('NoneType', 'nothing')}."
         )
+    if data_root is not None:
+        raw = {**raw, "data_root": str(Path(data_root).expanduser().resolve())}
     return parse_study(raw, path)
 
 
 def parse_study(raw: Mapping[str, Any], path: Path) -> Study:
-    """Validate the mapping of a study file (paths relative to ``path``'s folder)."""
+    """Validate the mapping of a study file (paths relative to ``data_root``, by default the
+    study file's folder; ``data_root`` itself is relative to that folder or absolute)."""
     where = f"study file {path}"
     _check_keys(raw, TOP_KEYS, where)
     for key in ("datasets", "models"):
         if key not in raw:
             raise FakeNewsError(f"{where}: missing {key!r}; see docs/study.md for the shape.")
-    datasets = _datasets(raw["datasets"], path)
+    root = _data_root(raw.get("data_root"), path, where)
+    datasets = _datasets(raw["datasets"], path, root)
     models = _models(raw["models"], where)
     protocols = _protocols(raw.get("protocols", ["in_domain"]), where)
     trainable = [d.name for d in datasets if not d.test_only]
@@ -217,10 +234,39 @@ def parse_study(raw: Mapping[str, Any], path: Path) -> Study:
                 f"{where}: protocol {protocol!r} needs at least two trainable data sets, found "
                 f"one ({trainable[0]}); add another data set without test_only or drop {protocol}."
             )
-    return Study(path, datasets, models, protocols)
+    benchmark, bench_articles = _benchmark_options(raw, where)
+    return Study(path, datasets, models, protocols, benchmark, bench_articles)
 
 
-def _datasets(raw: Any, path: Path) -> tuple[DatasetSpec, ...]:
+def _data_root(raw: Any, path: Path, where: str) -> Path:
+    if raw is None:
+        return path.parent
+    if not isinstance(raw, str) or not raw:
+        raise FakeNewsError(f"{where}: data_root should be a folder path, found {raw!r}.")
+    root = Path(raw).expanduser()
+    root = root if root.is_absolute() else (path.parent / root).resolve()
+    if not root.is_dir():
+        raise FakeNewsError(
+            f"{where}: data_root {raw} is not a folder (looked at {root}); point it at the folder "
+            "that holds the data sets (e.g. the shared data: `fakenews demo --data DIR`)."
+        )
+    return root
+
+
+def _benchmark_options(raw: Mapping[str, Any], where: str) -> tuple[bool, int]:
+    benchmark = raw.get("benchmark", True)
+    if not isinstance(benchmark, bool):
+        raise FakeNewsError(f"{where}: benchmark should be true or false, found {benchmark!r}.")
+    articles = raw.get("bench_articles", DEFAULT_BENCH_ARTICLES)
+    if isinstance(articles, bool) or not isinstance(articles, int) or articles < 5:
+        raise FakeNewsError(
+            f"{where}: bench_articles should be a whole number >= 5 (test articles timed per "
+            f"run), found {articles!r}."
+        )
+    return benchmark, articles
+
+
+def _datasets(raw: Any, path: Path, root: Path) -> tuple[DatasetSpec, ...]:
     where = f"study file {path}: datasets"
     if not isinstance(raw, dict) or not raw:
         raise FakeNewsError(
@@ -230,11 +276,11 @@ def _datasets(raw: Any, path: Path) -> tuple[DatasetSpec, ...]:
     specs = []
     for name, entry in raw.items():
         _check_name(name, where)
-        specs.append(_dataset(name, entry, path))
+        specs.append(_dataset(name, entry, path, root))
     return tuple(specs)
 
 
-def _dataset(name: str, entry: Any, study_path: Path) -> DatasetSpec:
+def _dataset(name: str, entry: Any, study_path: Path, root: Path) -> DatasetSpec:
     where = f"study file {study_path}: data set {name!r}"
     if isinstance(entry, str):
         entry = {"path": entry}
@@ -245,11 +291,12 @@ def _dataset(name: str, entry: Any, study_path: Path) -> DatasetSpec:
         raise FakeNewsError(f"{where} has no 'path'; expected {{path: FILE_OR_FOLDER, ...}}.")
     data_path = Path(str(entry["path"])).expanduser()
     if not data_path.is_absolute():
-        data_path = (study_path.parent / data_path).resolve()
+        data_path = (root / data_path).resolve()
     if not data_path.exists():
+        relative = "data_root" if root != study_path.parent else "the study file"
         raise FakeNewsError(
             f"{where}: path {entry['path']} not found (looked at {data_path}); paths are "
-            "relative to the study file or absolute."
+            f"relative to {relative} or absolute."
         )
     test_only = entry.get("test_only", False)
     if not isinstance(test_only, bool):
