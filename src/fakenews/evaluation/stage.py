@@ -64,16 +64,14 @@ def evaluate(
             long-article mode, batch size, device, precision); a non-default inference is keyed
             apart (``test+bf16``, ``test+onnx``, ``test+chunks``). Probabilities are calibrated
             with the run's temperature unless ``options.calibrated`` is False.
-        threshold: decide at this P(fake) threshold instead of the run's (``decision.json``,
-            else 0.5) and write nothing: a look at another operating point that leaves the run
-            as it is (``evaluate --threshold``).
+        threshold: decide at this P(fake) instead of the run's threshold and write nothing
+            (``evaluate --threshold``: another operating point, the run left as it is).
             apart (``test+bf16``, ``test+onnx``, ``test+chunks``).
         plots: draw the evaluation plots (default True); ``study`` turns them off for speed.
         quiet: no progress bars when True.
         explain_errors: top words of the listed mistakes in errors/ (None: baseline only).
 
-    Returns:
-        The :class:`EvaluationResult`; ``files`` lists what was written (none with ``threshold``).
+    Returns the :class:`EvaluationResult`; ``files`` lists what was written (none with ``threshold``).
     """
     options = options or InferenceOptions()
     run = RunDir.open(run_dir)
