@@ -196,6 +196,30 @@ def predict_file(
     )
 
 
+def read_articles(
+    input: Path | str,
+    *,
+    format: InputFormat = "auto",
+    text_column: str | None = None,
+    id_column: str = "id",
+) -> tuple[list[str], list[str]]:
+    """``(ids, texts)`` of a CSV, JSONL or plain-text file, read and checked as :func:`predict_file`
+    reads it (``distill --unlabeled``)."""
+    _check_file_args(DEFAULT_CHUNK_SIZE, format)
+    source = _open_source(input, None)
+    ids: list[str] = []
+    texts: list[str] = []
+    try:
+        fmt = _resolve_format(format, input, source.peek_line(), text_column)
+        reader = _Reader(source, str(input), fmt, text_column, id_column, DEFAULT_CHUNK_SIZE)
+        for chunk_ids, chunk_texts in reader.chunks():
+            ids += chunk_ids
+            texts += chunk_texts
+    finally:
+        source.close()
+    return ids, texts
+
+
 def _check_file_args(chunk_size: int, format: str) -> None:
     if chunk_size < 1:
         raise FakeNewsError(f"--chunk-size must be at least 1; found {chunk_size}.")

@@ -34,6 +34,7 @@ from fakenews.cli import (
     compare_cmd,
     data_cmd,
     demo_cmd,
+    distill_cmd,
     evaluate_cmd,
     export_cmd,
     models_cmd,
@@ -85,6 +86,7 @@ def _root(
 COMMAND_MODULES = (
     data_cmd,
     train_cmd,
+    distill_cmd,
     evaluate_cmd,
     compare_cmd,
     study_cmd,
