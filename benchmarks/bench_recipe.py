@@ -111,7 +111,9 @@ def fit(
             "max_length": result.config.data.max_length, "load_after_training": load_avg()}  # fmt: skip
 
 
-def infer(name: str, run: Path, *, onnx: bool, n_articles: int) -> dict[str, Any]:
+def infer(
+    name: str, run: Path, *, onnx: bool, n_articles: int, threads: int | None
+) -> dict[str, Any]:
     """Best articles/s over batch sizes 8 and 16 on the test split (``fakenews benchmark``)."""
     from fakenews.efficiency import benchmark
     from fakenews.errors import FakeNewsError
@@ -125,7 +127,7 @@ def infer(name: str, run: Path, *, onnx: bool, n_articles: int) -> dict[str, Any
             backend, note = "onnx", "ONNX Runtime int8"
         except FakeNewsError as exc:
             note = f"PyTorch fp32 (int8 export refused: {exc})"
-    eff = benchmark(run, n_articles=n_articles, batch_sizes=(8, 16), options=InferenceOptions(backend=backend),
+    eff = benchmark(run, n_articles=n_articles, batch_sizes=(8, 16), options=InferenceOptions(backend=backend), threads=threads,
                     quiet=True)  # fmt: skip
     print(f"[{name}] {note}: {eff.throughput_per_s:.1f} articles/s (load {load_avg()})", flush=True)
     return {"path": eff.path, "backend": note, "articles_per_s": eff.throughput_per_s,
@@ -233,6 +235,9 @@ def main() -> None:
         "--n-articles", type=int, default=60, help="test articles timed at batch size 1"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, help="torch threads for both recipes (train and benchmark)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the run dirs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS / "recipe.json")
     args = parser.parse_args()
@@ -244,15 +249,17 @@ def main() -> None:
             args.data, workdir, n_train=args.train, n_validation=args.validation, seed=args.seed
         )
         load_before = load_avg()
-        fits = {"study": fit("study", split, workdir, study_config(workdir), []),
-                "ours": fit("ours", split, workdir, None, [])}  # fmt: skip
+        sets = [f"train.torch_threads={args.threads}"] if args.threads else []
+        fits = {"study": fit("study", split, workdir, study_config(workdir), sets),
+                "ours": fit("ours", split, workdir, None, sets)}  # fmt: skip
         runs = {n: Path(f["run_dir"]) for n, f in fits.items()}
-        speed = {"study": infer("study", runs["study"], onnx=False, n_articles=args.n_articles),
-                 "ours": infer("ours", runs["ours"], onnx=True, n_articles=args.n_articles)}  # fmt: skip
+        speed = {"study": infer("study", runs["study"], onnx=False, n_articles=args.n_articles, threads=args.threads),
+                 "ours": infer("ours", runs["ours"], onnx=True, n_articles=args.n_articles, threads=args.threads)}  # fmt: skip
         onnx_test_predictions(runs["ours"])
         acc = accuracies(runs, ("ours", runs["ours"]))
         ours_infer = "ours-onnx-int8" if "ours-onnx-int8" in acc else "ours"
         payload = {
+            "threads": args.threads,
             "split": {
                 "data": str(args.data),
                 "train": args.train,

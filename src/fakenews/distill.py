@@ -114,10 +114,10 @@ class DistillTrainer(transformers.Trainer):
 
     def _set_signature_columns_if_needed(self) -> None:
         super()._set_signature_columns_if_needed()
-        columns = list(self._signature_columns or [])
-        self._signature_columns = columns + [
-            c for c in (TEACHER_LOGIT, HAS_LABEL) if c not in columns
-        ]
+        # keep the teacher's columns in the batches (the Trainer drops what forward() does not take)
+        columns: list[str] = list(self._signature_columns or [])
+        extra = [c for c in (TEACHER_LOGIT, HAS_LABEL) if c not in columns]
+        self._signature_columns = columns + extra  # type: ignore[assignment]
 
     def compute_loss(
         self,
