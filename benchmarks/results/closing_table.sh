@@ -22,8 +22,8 @@ $F train $S/wf --model minilm-l6 --set model.keep_layers=3 $W --out $R/wf-minilm
 $F distill $R/wf-tfidf $S/wf --student minilm-l6 --set model.keep_layers=3 $W --out $R/wf-student -q
 for r in $R/pf-* $R/wf-*; do
   $F evaluate $r -q
-  $F benchmark $r --n-articles 30 --batch-size 16 --threads 1 -q   # (pf-tfidf, pf-minilm: torch's default threads)
+  $F benchmark $r --n-articles 30 --batch-size 16 --threads 1 -q   # re-run for all 9 in a row at the end (closing_table_rebench.log)
 done
 $F compare $R/pf-* --out $R/report-pf -q
 $F compare $R/wf-* --out $R/report-wf -q
-python summarize.py   # comparison.json + train_summary.json -> benchmarks/results/closing_table.json
+python benchmarks/results/closing_table_summarize.py   # comparison.json + train_summary.json -> benchmarks/results/closing_table.json
