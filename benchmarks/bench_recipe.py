@@ -20,7 +20,7 @@ PyTorch fp32 if the export is refused), and the ratios. Targets, printed and not
 reaches the study's test accuracy (within 0.5 pt or inside its CI) in <= 1/5 of its training
 time, and infers >= 6x faster at <= 0.5 pt lower accuracy.
 
-    nice -n 10 python benchmarks/bench_recipe.py                 # ~40 min on 2 shared CPU cores
+    nice -n 10 python benchmarks/bench_recipe.py --train 64 --validation 32 --n-articles 30   # ~10 min here (load 2-4)
     python benchmarks/bench_recipe.py --train 200 --validation 150   # the size, unloaded
 
 Writes ``benchmarks/results/recipe.json``.
