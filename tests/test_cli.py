@@ -14,6 +14,7 @@ import fakenews
 from fakenews.cli import app, common, main
 from fakenews.cli.compare_cmd import compare_command
 from fakenews.cli.demo_cmd import demo_command
+from fakenews.cli.distill_cmd import distill_command
 from fakenews.cli.evaluate_cmd import benchmark_command, evaluate_command
 from fakenews.cli.export_cmd import export_command
 from fakenews.cli.predict_cmd import predict_command
@@ -26,6 +27,7 @@ def test_each_command_is_a_plain_function_you_can_import() -> None:
     registered = {c.name: c.callback for c in app.registered_commands}
     expected = {
         "train": train_command,
+        "distill": distill_command,
         "evaluate": evaluate_command,
         "benchmark": benchmark_command,
         "compare": compare_command,

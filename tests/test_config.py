@@ -25,7 +25,16 @@ def test_defaults_and_yaml_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(config.to_yaml())
     data = yaml.safe_load(path.read_text())
-    assert list(data) == ["model", "data", "train", "baseline", "calibrate", "decision", "seed"]
+    assert list(data) == [
+        "model",
+        "data",
+        "train",
+        "baseline",
+        "calibrate",
+        "decision",
+        "distill",
+        "seed",
+    ]
     assert data["model"]["name"] == "minilm-l6" and data["model"]["kind"] == "transformer"
     assert data["data"]["max_length"] == 512 and data["data"]["truncation"] == "head"
     assert load_config(path) == config

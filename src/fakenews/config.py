@@ -8,7 +8,7 @@ A run's config is built in layers, each one overriding the last::
       -> ``--set section.key=value`` overrides (values are parsed as YAML: ``3e-5``, ``null``, ``[1, 10]``)
 
 The result is written to ``RUN_DIR/config.yaml`` with the sections ``model``, ``data``, ``train``,
-``baseline``, ``calibrate``, ``decision`` and the top-level ``seed``. Every check happens in ``__post_init__`` and raises
+``baseline``, ``calibrate``, ``decision``, ``distill`` and the top-level ``seed``. Every check happens in ``__post_init__`` and raises
 :class:`~fakenews.errors.FakeNewsError` quoting the bad value.
 """
 
@@ -309,6 +309,46 @@ class DecisionConfig:
 
 
 @dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation (``fakenews distill``; ignored by ``fakenews train``).
+
+    The student's loss is ``alpha * KL(teacher_T || student_T) * T**2 + (1 - alpha) * CE(student,
+    label)`` (Hinton et al. 2015): ``teacher_T`` and ``student_T`` are the two models' class
+    probabilities softened by the temperature ``T``; the ``T**2`` keeps the soft term's gradients on
+    the scale of the hard one's as ``T`` grows. Articles without a label (``--unlabeled``) only
+    contribute the KL term.
+    """
+
+    temperature: float = 2.0
+    """Softening temperature ``T`` of both models' logits in the KL term (default 2; 1 = the plain
+    probabilities, higher = softer targets that say more about the teacher's doubt)."""
+
+    alpha: float = 0.5
+    """Weight of the KL (teacher) term, from 0 to 1 (default 0.5): 1 = learn from the teacher
+    alone, 0 = from the labels alone (plain fine-tuning)."""
+
+    teacher: str | None = None
+    """Set by ``fakenews distill``: the teacher run dir (absolute); null for a run of ``train``."""
+
+    unlabeled: str | None = None
+    """Set by ``fakenews distill --unlabeled FILE``: the extra articles the teacher labelled
+    (absolute path); null = the train split alone."""
+
+    def __post_init__(self) -> None:
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t <= 100:
+            raise FakeNewsError(
+                f"distill.temperature must be a number > 0 and <= 100; found {t!r}. Fix it with --set distill.temperature=2."
+            )
+        a = self.alpha
+        if isinstance(a, bool) or not isinstance(a, int | float) or not 0 <= a <= 1:
+            raise FakeNewsError(
+                f"distill.alpha must be a number from 0 to 1 (the teacher's share of the loss); found {a!r}. "
+                "Fix it with --set distill.alpha=0.5."
+            )
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``fakenews train`` needs besides the split dir and the output dir."""
 
@@ -329,6 +369,8 @@ class RunConfig:
 
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     """The decision threshold's policy (section ``decision``)."""
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    """Distillation (section ``distill``; used by ``fakenews distill`` only)."""
 
     seed: int = 42
     """Seed for weight init, data order and dropout (default 42, the study's)."""
@@ -559,6 +601,7 @@ def _nullable_keys() -> frozenset[str]:
         BaselineConfig,
         CalibrateConfig,
         DecisionConfig,
+        DistillConfig,
     ):
         name = {
             ModelConfig: "model",
@@ -567,6 +610,7 @@ def _nullable_keys() -> frozenset[str]:
             BaselineConfig: "baseline",
             CalibrateConfig: "calibrate",
             DecisionConfig: "decision",
+            DistillConfig: "distill",
         }[section]
         for key, hint in typing.get_type_hints(section).items():
             if type(None) in get_args(hint):

@@ -11,6 +11,7 @@
       train_summary.json    wall time, steps, best checkpoint, device             -> RunDir.summary
       calibration.json      temperature fitted on validation (``fakenews calibrate``) -> RunDir.calibration
       decision.json         the decision policy's threshold on P(fake)            -> RunDir.decision, .threshold
+      teacher_targets.csv   distill only: the teacher's P(fake) per article learnt from (id, source, text, prob_fake)
       metrics/<key>.json    key = split ("test") or "<data name>.<split>" for another data set,
                             + a variant suffix ("+onnx", "+bf16", "+chunks") for another inference
       predictions/<key>.csv id, label, pred, prob_fake
@@ -125,6 +126,10 @@ class TrainSummary:
     transformers_version: str | None = None
     chosen_C: float | None = None
     """The baseline's inverse regularisation strength chosen on validation."""
+    teacher: dict[str, Any] | None = None
+    """Only for a run of ``fakenews distill``: the teacher (``run_dir``, ``model_name``, ``kind``,
+    ``data_fingerprint``, ``test_accuracy`` when it was evaluated) and the recipe (``temperature``,
+    ``alpha``, ``n_unlabeled``); ``None`` for a run of ``fakenews train``."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,6 +151,10 @@ class TrainSummary:
             raise FakeNewsError(
                 f"{where}: validation must be a mapping of metrics to numbers, found {validation!r}; {RETRAIN}."
             )
+        if not isinstance(kwargs.get("teacher") or {}, Mapping):
+            raise FakeNewsError(
+                f"{where}: teacher must be a mapping (the distillation teacher); {RETRAIN}."
+            )
         for name in _NUMBERS:
             value = kwargs.get(name)
             if value is not None and (
@@ -161,6 +170,8 @@ class TrainSummary:
                     f"{where}: {name} must be a string, found {value!r}; {RETRAIN}."
                 )
         kwargs["validation"] = dict(kwargs.get("validation") or {})
+        if kwargs.get("teacher") is not None:
+            kwargs["teacher"] = dict(kwargs["teacher"])
         return cls(**kwargs)
 
 
@@ -238,6 +249,11 @@ class RunDir:
     @property
     def decision_file(self) -> Path:
         return self.path / DECISION_FILE
+
+    @property
+    def teacher_targets(self) -> Path:
+        """``fakenews distill`` only: the teacher's P(fake) of every article the student learns from."""
+        return self.path / "teacher_targets.csv"
 
     # -- paths written by evaluate / benchmark / export
     def metrics(self, key: str) -> Path:

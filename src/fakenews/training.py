@@ -10,6 +10,10 @@ The only place that builds ``transformers.TrainingArguments``. One call does::
              early stopping on validation F1, best checkpoint reloaded, history.jsonl
     write train_summary.json, then model/ atomically           (model/ present = run complete)
 
+``fakenews distill`` (:mod:`fakenews.distill`) runs the same transformer loop through
+:func:`plan_run` and :func:`train_transformer` with a :class:`TrainHook`: extra training rows and
+columns (the teacher's probabilities) and a Trainer whose loss reads them.
+
 The same call runs under ``torchrun --nproc_per_node N -m fakenews train ...`` or
 ``accelerate launch -m fakenews train ...`` (DDP: gloo on CPU, NCCL on GPUs); only rank 0 writes.
 """
@@ -25,7 +29,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +90,32 @@ class TrainResult:
 
     is_main_process: bool = True
     """False on ranks > 0 of a multi-process run (only rank 0 writes and reports)."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What :func:`plan_run` resolved and checked before anything is written."""
+
+    source: ModelSource
+    config: RunConfig
+    split: SplitDir
+    run: RunDir
+
+
+@dataclass(frozen=True)
+class TrainHook:
+    """How a stage built on ``train`` (``distill``) changes the transformer loop."""
+
+    extend_train: Callable[[Any, Any, RunConfig, RunDir], Any]
+    """``(tokenized train dataset, tokenizer, config, run) -> dataset`` to train on (extra rows and
+    columns); called once the run dir exists, rank 0 first."""
+
+    trainer_factory: Callable[..., Any]
+    """Builds the ``transformers.Trainer`` (a subclass whose ``compute_loss`` reads the extra
+    columns) from the Trainer's keyword arguments."""
+
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    """Extra :class:`TrainSummary` fields (``teacher``)."""
 
 
 # ------------------------------------------------------------------------------ checks
@@ -210,7 +240,42 @@ def train(
         report_to: ``none`` (default), ``tensorboard`` (``out/tensorboard``) or ``mlflow`` (local file
             store ``out/mlruns`` unless ``MLFLOW_TRACKING_URI`` is set).
     """
-    out = Path(out)
+    plan = plan_run(
+        split_dir, model, out, config_path=config_path, overrides=overrides, resume=resume,
+        force=force, report_to=report_to,
+    )  # fmt: skip
+    if plan.config.distill.teacher is not None or plan.config.distill.unlabeled is not None:
+        raise FakeNewsError(
+            "distill.teacher and distill.unlabeled are set by `fakenews distill TEACHER_RUN ...`, not by "
+            "`fakenews train`; drop them from --set/--config or run `fakenews distill`."
+        )
+    val_labels = plan.split.frames["validation"]["label"].to_numpy(dtype=int)
+    if len(val_labels):  # refuse an impossible policy before training, not after
+        check_policy_fits(plan.config.decision.policy, plan.config.decision.fallback, val_labels)
+    with _discard_if_failed(plan.run, resume=resume):
+        if plan.source.origin == "baseline":
+            result = _train_baseline(
+                plan.split, plan.config, plan.run, force=force, report_to=report_to
+            )
+        else:
+            result = train_transformer(
+                plan, resume=resume, force=force, quiet=quiet, report_to=report_to
+            )
+    return calibrate_after_training(result, has_validation=len(val_labels) > 0, quiet=quiet)
+
+
+def plan_run(
+    split_dir: Path | str,
+    model: str,
+    out: Path | str,
+    *,
+    config_path: Path | str | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    resume: bool = False,
+    force: bool = False,
+    report_to: str = "none",
+) -> RunPlan:
+    """Resolve the model and config and check the split dir and ``out`` (reads only)."""
     if report_to not in REPORT_TO:
         raise FakeNewsError(
             f"--report-to must be one of {', '.join(REPORT_TO)}; found {report_to!r}."
@@ -219,25 +284,15 @@ def train(
     recipe = source.preset.recipe() if source.preset is not None else None
     config = resolve_config(model, recipe=recipe, config_path=config_path, overrides=overrides)
     split = check_split_dir(split_dir)
+    out = Path(out)
     check_out(out, resume=resume, force=force)
     run = RunDir(out)
     if resume:
         check_resume(run, config, split)
-    val_labels = split.frames["validation"]["label"].to_numpy(dtype=int)
-    if len(val_labels):  # refuse an impossible policy before training, not after
-        check_policy_fits(config.decision.policy, config.decision.fallback, val_labels)
-    with _discard_if_failed(run, resume=resume):
-        if source.origin == "baseline":
-            result = _train_baseline(split, config, run, force=force, report_to=report_to)
-        else:
-            result = _train_transformer(
-                split, source, config, run, resume=resume, force=force, quiet=quiet,
-                report_to=report_to,
-            )  # fmt: skip
-    return _calibrate_after_training(result, has_validation=len(val_labels) > 0, quiet=quiet)
+    return RunPlan(source=source, config=config, split=split, run=run)
 
 
-def _calibrate_after_training(
+def calibrate_after_training(
     result: TrainResult, *, has_validation: bool, quiet: bool
 ) -> TrainResult:
     """Rank 0: ``calibrate.method`` and ``decision.policy`` on validation (``calibration.json``,
@@ -733,28 +788,34 @@ class _Fit:
     start_epoch: float
 
 
-def _train_transformer(
-    split: SplitDir,
-    source: ModelSource,
-    config: RunConfig,
-    run: RunDir,
+def train_transformer(
+    plan: RunPlan,
     *,
-    resume: bool,
-    force: bool,
-    quiet: bool,
-    report_to: str,
+    resume: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+    report_to: str = "none",
+    hook: TrainHook | None = None,
 ) -> TrainResult:
-    """setup (devices, arguments, process group) -> model -> data -> fit -> save (rank 0)."""
+    """setup (devices, arguments, process group) -> model -> data -> fit -> save (rank 0).
+
+    ``hook`` (``distill``'s) adds training rows/columns and its own loss; ``None`` = plain training.
+    """
+    split, source, config, run = plan.split, plan.source, plan.config, plan.run
     setup = _setup(config, run, split, quiet=quiet)
     with _torch_threads(config.train.torch_threads), _progress_bars(enabled=not quiet):
         transformers.set_seed(config.seed)
         model, tokenizer = _model_and_run_dir(
             source, config, run, split, setup, resume=resume, force=force
         )
-        data = _data(tokenizer, split, config, setup)
-        trainer = _trainer(model, tokenizer, data, config, run, setup, report_to=report_to)
+        data = _data(tokenizer, split, config, setup, run=run, hook=hook)
+        trainer = _trainer(
+            model, tokenizer, data, config, run, setup, report_to=report_to, hook=hook
+        )
         fit = _fit(trainer, data, config, run, setup, resume=resume)
         summary = _transformer_summary(fit, model, data, config, split, run, setup)
+        if hook is not None:
+            summary = dataclasses.replace(summary, **hook.summary)
         if setup.main:
             _save_transformer(run, summary, fit.trainer, tokenizer)
         setup.state.wait_for_everyone()
@@ -809,7 +870,15 @@ def _model_and_run_dir(
     return model, tokenizer
 
 
-def _data(tokenizer: Any, split: SplitDir, config: RunConfig, setup: _Setup) -> _Data:
+def _data(
+    tokenizer: Any,
+    split: SplitDir,
+    config: RunConfig,
+    setup: _Setup,
+    *,
+    run: RunDir,
+    hook: TrainHook | None,
+) -> _Data:
     """Tokenize (rank 0 first, into the cache), pad by batch, and plan the steps and warm-up."""
     fingerprint = split.fingerprint
     with setup.args.main_process_first(desc="tokenize"):
@@ -826,6 +895,8 @@ def _data(tokenizer: Any, split: SplitDir, config: RunConfig, setup: _Setup) -> 
                 tokenizer, split.frames["validation"], name="validation", config=config,
                 split_fingerprint=fingerprint,
             )  # fmt: skip
+        if hook is not None:
+            train_ds = hook.extend_train(train_ds, tokenizer, config, run)
     t = config.train
     batches = math.ceil(len(train_ds) / (t.batch_size * setup.args.world_size))
     steps_per_epoch = max(1, math.ceil(batches / t.gradient_accumulation))
@@ -859,6 +930,7 @@ def _trainer(
     setup: _Setup,
     *,
     report_to: str,
+    hook: TrainHook | None = None,
 ) -> Any:
     """The Trainer with history, early stopping and (rank 0) tracking callbacks, bars kept quiet."""
     t = config.train
@@ -872,7 +944,8 @@ def _trainer(
         )
     if setup.main:
         callbacks.extend(_tracking_callbacks(report_to, run))
-    trainer = transformers.Trainer(
+    factory = hook.trainer_factory if hook is not None else transformers.Trainer
+    trainer = factory(
         model=model,
         args=setup.args,
         train_dataset=data.train,
@@ -948,7 +1021,7 @@ def _transformer_summary(
         precision=setup.precision,
         torch_threads=int(torch.get_num_threads()),
         params_total=int(model.num_parameters()),
-        n_train=len(data.train),
+        n_train=len(split.frames["train"]),
         n_validation=len(split.frames["validation"]),
         data_fingerprint=split.fingerprint,
         split_dir=str(split.path.resolve()),

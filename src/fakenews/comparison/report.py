@@ -341,6 +341,14 @@ def _recipe(run: RunRecord) -> list[tuple[str, str]]:
                     "scheduler", "metric", "precision"):  # fmt: skip
             items.append((key, train.get(key)))
     items += [("seed", cfg.seed)]
+    teacher = summary.teacher if summary is not None else None
+    if teacher:
+        items += [
+            ("distilled from", f"{teacher.get('run_dir')} ({teacher.get('model_name')})"),
+            ("distill.temperature", teacher.get("temperature")),
+            ("distill.alpha", teacher.get("alpha")),
+            ("unlabeled articles", teacher.get("n_unlabeled")),
+        ]
     if summary is not None:
         items += [
             ("trained on", summary.device),

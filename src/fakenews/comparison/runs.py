@@ -97,6 +97,7 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
         doc = read_metrics(file, fix=f"re-run `{_command(run.path, split)}`")
         if str(doc.get("split", split)) == split:
             metrics[file.stem] = doc
+    _check_teacher_split(run, summary, fingerprint)
     own = metrics.get(key, {})
     own_fp = own.get("data_fingerprint")
     if own_fp and fingerprint and own_fp != fingerprint:
@@ -118,6 +119,19 @@ def load_run(path: Path, name: str, split: str) -> RunRecord:
         metrics=metrics,
         predictions=_read_predictions(run.predictions(key), run.path, split),
         errors=_read_errors(run.errors(key, ".csv"), run.path, split),
+    )
+
+
+def _check_teacher_split(run: RunDir, summary: TrainSummary | None, fingerprint: str) -> None:
+    """A distilled student counts only if its teacher learnt from the same split: a teacher trained
+    on other data may have seen the student's test articles, and taught them."""
+    teacher = summary.teacher if summary is not None else None
+    if not teacher or str(teacher.get("data_fingerprint") or "") == fingerprint:
+        return
+    raise FakeNewsError(
+        f"run {run.path} was distilled from {teacher.get('run_dir')}, trained on another split (fingerprint "
+        f"{teacher.get('data_fingerprint')}, the student's {fingerprint}), so its teacher may have seen these test "
+        "articles; distil from a teacher trained on the student's split dir."
     )
 
 

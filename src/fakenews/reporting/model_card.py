@@ -157,6 +157,7 @@ def _model_entry(src: _Sources) -> dict[str, Any]:
         "kind": src.kind,
         "max_length": src.config.data.max_length if transformer else None,
         "truncation": src.config.data.truncation if transformer else None,
+        "distilled_from": (_teacher(src) or {}).get("run_dir"),
         "labels": {"0": "real", "1": "fake"},
     }
 
@@ -178,10 +179,40 @@ def _training_entry(src: _Sources) -> dict[str, Any]:
     """The config sections that shaped this kind of run (as in ``config.yaml``) and the summary."""
     config = src.config.to_dict()
     own = "data" if src.kind == "transformer" else "baseline"
+    sections = ("model", own, "train", *(("distill",) if _teacher(src) else ()), "seed")
     return {
-        "config": {k: config[k] for k in ("model", own, "train", "seed")},
+        "config": {k: config[k] for k in sections},
         "summary": src.summary.to_dict() if src.summary is not None else NOT_TRAINED,
     }
+
+
+def _teacher(src: _Sources) -> dict[str, Any] | None:
+    """The distillation teacher recorded in ``train_summary.json`` (``None``: not distilled)."""
+    return src.summary.teacher if src.summary is not None else None
+
+
+def _distillation_lines(src: _Sources) -> list[str]:
+    """The teacher and the recipe of a run of ``fakenews distill`` (nothing for ``train``)."""
+    teacher = _teacher(src)
+    if not teacher:
+        return []
+    accuracy = teacher.get("test_accuracy")
+    acc = f", test accuracy {_num(accuracy)}" if isinstance(accuracy, int | float) else ""
+    alpha, temp = teacher.get("alpha"), teacher.get("temperature")
+    unlabeled = teacher.get("n_unlabeled") or 0
+    return [
+        "### Distillation",
+        "",
+        f"Distilled from the teacher run `{teacher.get('run_dir')}` (`{teacher.get('model_name')}`, "
+        f"{teacher.get('kind')}{acc}; split fingerprint `{str(teacher.get('data_fingerprint'))[:12]}`).",
+        f"Recipe (Hinton et al. 2015): loss = {_setting(alpha)} × KL(teacher_T ‖ student_T) × T² + "
+        f"(1 − {_setting(alpha)}) × cross-entropy with the labels, T = {_setting(temp)}; the teacher's "
+        f"P(fake) of every article is in `{teacher.get('targets', 'teacher_targets.csv')}`"
+        + (
+            f"; {unlabeled} unlabeled articles labelled by the teacher alone." if unlabeled else "."
+        ),
+        "",
+    ]
 
 
 def _limitations(src: _Sources) -> list[str]:
@@ -430,6 +461,7 @@ def _training_section(src: _Sources) -> list[str]:
         "",
         _summary_line(src.summary, src.kind),
         "",
+        *_distillation_lines(src),
     ]
 
 
