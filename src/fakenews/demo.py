@@ -7,7 +7,7 @@ set (test only), benchmarked, and compared per training set. The user sees in-do
 next to out-of-domain accuracy (``report/report.html``) and, per training set, a comparison
 with paired tests, size and latency (``compare/NAME/report.html``).
 
-Aimed at ≤ 6 minutes on a 2-core CPU; measured 7.2 min at a load average of 3-4 (docs/study.md).
+Aimed at ≤ 6 minutes on a 2-core CPU; measured 3.1 min on an idle one (docs/study.md).
 """
 
 from __future__ import annotations
