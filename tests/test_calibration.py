@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
 from fakenews.calibration import (
     calibrate,
@@ -29,6 +30,7 @@ from fakenews.models.baseline import TfidfLogReg
 from fakenews.predict import predict_texts
 from fakenews.predictors.load import load_predictor
 from fakenews.rundir import RunDir
+from fakenews.serving import create_app
 from fakenews.training import WeightedCrossEntropy, balanced_class_weights, train
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0.1.0"
@@ -162,6 +164,17 @@ def test_calibrate_writes_both_files_and_predict_and_evaluate_use_them(baseline_
     np.testing.assert_allclose(evaluated.probs[:, 1], calibrated, atol=1e-12)
     for name in ("reliability", "pr", "threshold"):
         assert (baseline_copy / "plots" / f"test_{name}.png").stat().st_size > 5_000
+
+
+def test_serve_answers_and_reports_the_runs_threshold(baseline_copy: Path) -> None:
+    calibrate(baseline_copy, policy="max_f1")
+    run = RunDir.open(baseline_copy)
+    client = TestClient(create_app(baseline_copy))
+    answer = client.post("/predict", json={"text": "some article text about the senate"}).json()
+    assert answer["threshold"] == run.threshold
+    model = client.get("/model").json()
+    assert model["threshold"] == run.threshold and model["temperature"] == run.temperature
+    assert model["decision_policy"] == "max_f1"
 
 
 def test_evaluate_at_another_threshold_writes_nothing(baseline_copy: Path) -> None:

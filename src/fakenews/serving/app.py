@@ -548,6 +548,10 @@ def model_document(
         "long": long,
         "run_dir": run.path.name,
         "labels": {"0": names[0], "1": names[1]},
+        # the operating point every answer uses (calibration.json, decision.json; else 1 and 0.5)
+        "temperature": run.temperature,
+        "threshold": run.threshold,
+        "decision_policy": run.decision.policy if run.decision is not None else None,
         "data_fingerprint": run.data_fingerprint,
         "test": {k: test.get(k) for k in TEST_FIGURES} if isinstance(test, dict) else None,
         "served_accuracy": _served_accuracy(
