@@ -105,6 +105,20 @@ def test_integrated_gradients_scores_sum_to_the_change_in_log_odds(
         assert total == pytest.approx(change, abs=0.02 + 0.05 * abs(change))  # completeness
 
 
+def test_the_attributor_shares_a_loaded_predictors_model_and_scores_the_same(
+    tiny_run_dir: Path, tiny_baseline_run_dir: Path
+) -> None:
+    predictor = load_predictor(tiny_run_dir, device="cpu")
+    shared = load_attributor(tiny_run_dir, device="cpu", steps=STEPS, predictor=predictor)
+    own = load_attributor(tiny_run_dir, device="cpu", steps=STEPS)
+    assert shared.model is predictor.model and own.model is not predictor.model  # type: ignore[attr-defined]
+    a, b = shared.attribute([ARTICLE])[0], own.attribute([ARTICLE])[0]
+    assert [w.word for w in a.words] == [w.word for w in b.words]
+    assert [w.score for w in a.words] == pytest.approx([w.score for w in b.words], abs=1e-6)
+    baseline = load_predictor(tiny_baseline_run_dir)
+    assert load_attributor(tiny_baseline_run_dir, predictor=baseline).model is baseline.model  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     "fixture", ["tiny_run_dir", "tiny_baseline_run_dir", "tiny_albert_run_dir"]
 )

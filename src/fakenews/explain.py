@@ -142,7 +142,7 @@ def explain_texts(
     texts = check_texts(texts)
     options = InferenceOptions(device=device)
     predictor = predictor or load_predictor(run, options, quiet=quiet)
-    attributor = attributor or load_attributor(run, device=device, steps=steps)
+    attributor = attributor or load_attributor(run, device=device, steps=steps, predictor=predictor)
     probs = np.asarray(predictor.predict_proba(texts), dtype=np.float64)[:, 1]
     labels = decide(probs, threshold)
     names = run.label_names
@@ -339,7 +339,7 @@ def deletion_test(
         )
     texts = _deletion_texts(run, split, limit, seed)
     predictor = load_predictor(run, InferenceOptions(device=device), quiet=True)
-    attributor = load_attributor(run, device=device, steps=steps)
+    attributor = load_attributor(run, device=device, steps=steps, predictor=predictor)
     attributions = [
         attributor.attribute([t])[0]
         for t in track(texts, total=len(texts), description="explaining", quiet=quiet)

@@ -32,7 +32,7 @@ from fakenews.metrics import (
     expected_calibration_error,
     with_temperature,
 )
-from fakenews.predictors.base import InferenceOptions
+from fakenews.predictors.base import InferenceOptions, Predictor
 from fakenews.predictors.load import load_attributor, load_predictor
 from fakenews.reporting.figures import figure_png
 from fakenews.reporting.model_card import write_model_card
@@ -113,24 +113,25 @@ def _score_run(
     quiet: bool,
 ) -> tuple[EvaluationResult, float]:
     """Predict, score at the chosen threshold (the run's unless given), explain the mistakes."""
-    probs, temperature = _predict(run, frame, options, quiet=quiet)
+    probs, predictor = _predict(run, frame, options, quiet=quiet)
+    temperature = float(predictor.temperature)
     chosen = run.threshold if threshold is None else float(threshold)
     uncalibrated = with_temperature(probs, temperature)  # back to T = 1
     result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
     if run.kind == "baseline" if explain_errors is None else explain_errors:
-        result = _explain_errors(run, result, frame, options)
+        result = _explain_errors(run, result, frame, options, predictor)
     return result, temperature
 
 
 def _predict(
     run: RunDir, frame: pd.DataFrame, options: InferenceOptions, *, quiet: bool
-) -> tuple[np.ndarray, float]:
-    """Calibrated ``(n, 2)`` probabilities of ``frame``'s articles and the temperature used."""
+) -> tuple[np.ndarray, Predictor]:
+    """Calibrated ``(n, 2)`` probabilities of ``frame``'s articles and the predictor used."""
     predictor = load_predictor(run, options, quiet=quiet)
     probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
     if probs.shape != (len(frame), 2):
         raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
-    return probs, float(predictor.temperature)
+    return probs, predictor
 
 
 def _check_args(split: str, threshold: float | None) -> None:
@@ -143,10 +144,17 @@ def _check_args(split: str, threshold: float | None) -> None:
 
 
 def _explain_errors(
-    run: RunDir, result: EvaluationResult, frame: pd.DataFrame, options: InferenceOptions
+    run: RunDir,
+    result: EvaluationResult,
+    frame: pd.DataFrame,
+    options: InferenceOptions,
+    predictor: Predictor,
 ) -> EvaluationResult:
-    """The top words of each listed mistake, in the error table (``top_words``)."""
-    attributor = load_attributor(run, device=options.device, steps=ERROR_IG_STEPS)
+    """The top words of each listed mistake, in the error table (``top_words``); the attributor
+    shares the evaluated model where it can."""
+    attributor = load_attributor(
+        run, device=options.device, steps=ERROR_IG_STEPS, predictor=predictor
+    )
     errors = with_top_words(result.errors, frame, attributor, shown=ERRORS_SHOWN)
     return replace(result, errors=errors)
 

@@ -116,26 +116,42 @@ def load_onnx_predictor(
 
 
 def load_attributor(
-    run: RunDir | Path | str, *, device: str = "auto", steps: int | None = None
+    run: RunDir | Path | str,
+    *,
+    device: str = "auto",
+    steps: int | None = None,
+    predictor: Predictor | None = None,
 ) -> Attributor:
     """Word attributions for a run's model (:mod:`fakenews.predictors.attribution`): the exact
     coefficient x tf-idf split for the baseline, Integrated Gradients (``steps`` points, default
-    32) over the torch model for a transformer run, read as the run's truncation reads it."""
+    32) over the torch model for a transformer run, read as the run's truncation reads it.
+
+    ``predictor``: the run's already loaded predictor; its model is shared (not loaded a second
+    time) when it is the baseline or an fp32 torch model, else the attributor loads its own.
+    """
     run = run if isinstance(run, RunDir) else RunDir.open(run)
     if run.kind == "baseline":
-        return BaselineAttributor(BaselinePredictor(run.model).model)
+        loaded = predictor.model if isinstance(predictor, BaselinePredictor) else None
+        return BaselineAttributor(loaded or BaselinePredictor(run.model).model)
     # torch, transformers and captum load with the first transformer run, as in load_predictor
     from fakenews.predictors.integrated_gradients import (
         DEFAULT_STEPS,
         IntegratedGradientsAttributor,
     )
-    from fakenews.predictors.transformer import load_hf_model, resolve_device
+    from fakenews.predictors.transformer import TransformerPredictor, load_hf_model, resolve_device
 
-    device = resolve_device(device)
-    tokenizer, model = load_hf_model(run.model)
-    model.to(device)
-    model.eval()
     windowing = windowing_for(run, InferenceOptions())
+    if isinstance(predictor, TransformerPredictor) and _is_fp32(predictor.model):
+        model, tokenizer, device = predictor.model, predictor.tokenizer, predictor.device
+    else:
+        device = resolve_device(device)
+        tokenizer, model = load_hf_model(run.model)
+        model.to(device)
+        model.eval()
     return IntegratedGradientsAttributor(
         model, tokenizer, windowing, device=device, steps=steps or DEFAULT_STEPS
     )
+
+
+def _is_fp32(model: Any) -> bool:
+    return str(next(model.parameters()).dtype) == "torch.float32"

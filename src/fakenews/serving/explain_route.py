@@ -87,7 +87,9 @@ class _Explainer:
     def __call__(self, texts: Sequence[str], top: int) -> list[ExplanationOut]:
         with self.lock:
             if self.attributor is None:
-                self.attributor = load_attributor(self.run, device=self.device, steps=self.steps)
+                self.attributor = load_attributor(  # shares the served model
+                    self.run, device=self.device, steps=self.steps, predictor=self.predictor
+                )
             explanations = explain_texts(
                 self.run,
                 texts,
