@@ -37,7 +37,7 @@ from fakenews.predictors.load import load_attributor, load_predictor
 from fakenews.reporting.figures import figure_png
 from fakenews.reporting.model_card import write_model_card
 from fakenews.rundir import RunDir, eval_key
-from fakenews.splits import SPLITS
+from fakenews.splits import SPLITS, SplitDir
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def evaluate(
     plots: bool = True,
     quiet: bool = False,
     explain_errors: bool | None = None,
+    predictor: Predictor | None = None,
 ) -> EvaluationResult:
     """Score ``run_dir`` on one split and write metrics, predictions, errors, plots and the model card.
 
@@ -70,6 +71,7 @@ def evaluate(
         plots: draw the evaluation plots (default True); ``study`` turns them off for speed.
         quiet: no progress bars when True.
         explain_errors: top words of the listed mistakes in errors/ (None: baseline only).
+        predictor: the run's predictor for ``options``, already loaded (default: loaded here).
 
     Returns the :class:`EvaluationResult`; ``files`` lists what was written (none with ``threshold``).
     """
@@ -78,16 +80,14 @@ def evaluate(
     _check_args(split, threshold)
     split_dir = run.split_dir(data)
     frame = split_dir.split(split)
-    in_domain = split_dir.fingerprint == run.data_fingerprint
-    data_name = None if in_domain else split_dir.name
-    key = eval_key(split, data_name) + options.variant(run.kind)
+    key, data_name, in_domain = _key(run, split_dir, split, options)
     logger.info(
         "evaluating %s on %s (%d articles, key %s)", run.path, split_dir.path, len(frame), key
     )
-    result, temperature = _score_run(run, frame, options, threshold, explain_errors, quiet)
+    predictor = predictor or load_predictor(run, options, quiet=quiet)
+    result = _score_run(run, frame, predictor, options, threshold, explain_errors)
     result = replace(
         result,
-        temperature=temperature,
         key=key,
         split=split,
         data_name=data_name,
@@ -104,34 +104,40 @@ def evaluate(
     return replace(result, files=tuple(files))
 
 
+def _key(
+    run: RunDir, split_dir: SplitDir, split: str, options: InferenceOptions
+) -> tuple[str, str | None, bool]:
+    """The evaluation's key (``test``, ``horne.test+onnx``, ...), data name and in-domain flag."""
+    in_domain = split_dir.fingerprint == run.data_fingerprint
+    data_name = None if in_domain else split_dir.name
+    return eval_key(split, data_name) + options.variant(run.kind), data_name, in_domain
+
+
 def _score_run(
     run: RunDir,
     frame: pd.DataFrame,
+    predictor: Predictor,
     options: InferenceOptions,
     threshold: float | None,
     explain_errors: bool | None,
-    quiet: bool,
-) -> tuple[EvaluationResult, float]:
+) -> EvaluationResult:
     """Predict, score at the chosen threshold (the run's unless given), explain the mistakes."""
-    probs, predictor = _predict(run, frame, options, quiet=quiet)
+    probs = _predict(predictor, frame)
     temperature = float(predictor.temperature)
     chosen = run.threshold if threshold is None else float(threshold)
     uncalibrated = with_temperature(probs, temperature)  # back to T = 1
     result = score(frame, probs, threshold=chosen, uncalibrated=uncalibrated)
     if run.kind == "baseline" if explain_errors is None else explain_errors:
         result = _explain_errors(run, result, frame, options, predictor)
-    return result, temperature
+    return replace(result, temperature=temperature)
 
 
-def _predict(
-    run: RunDir, frame: pd.DataFrame, options: InferenceOptions, *, quiet: bool
-) -> tuple[np.ndarray, Predictor]:
-    """Calibrated ``(n, 2)`` probabilities of ``frame``'s articles and the predictor used."""
-    predictor = load_predictor(run, options, quiet=quiet)
+def _predict(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
+    """Calibrated ``(n, 2)`` probabilities of ``frame``'s articles."""
     probs = np.asarray(predictor.predict_proba(frame["combined_text"].tolist()), dtype=np.float64)
     if probs.shape != (len(frame), 2):
         raise RuntimeError(f"predictor returned shape {probs.shape} for {len(frame)} texts")
-    return probs, predictor
+    return probs
 
 
 def _check_args(split: str, threshold: float | None) -> None:

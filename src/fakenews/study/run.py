@@ -45,7 +45,8 @@ from fakenews.efficiency import benchmark
 from fakenews.errors import FakeNewsError
 from fakenews.evaluation.stage import evaluate
 from fakenews.io import atomic_dir, read_json_object, write_csv, write_json
-from fakenews.predictors.base import InferenceOptions
+from fakenews.predictors.base import InferenceOptions, Predictor
+from fakenews.predictors.load import load_predictor
 from fakenews.rundir import RunDir, eval_key
 from fakenews.splits import (
     MANIFEST,
@@ -215,10 +216,13 @@ def run_study(study: Study, out: Path | str, *, quiet: bool = True) -> StudyResu
                 run = _train_run(
                     split_dir, model, out / "runs" / train_set.name / model.name, counter, quiet
                 )
+                loaded = _Loaded(
+                    run, quiet
+                )  # one model load per run, however many sets it is scored on
                 cells.extend(
-                    _evaluate_all(run, protocol, train_set, model, data_dirs, counter, quiet)
+                    _evaluate_all(loaded, protocol, train_set, model, data_dirs, counter, quiet)
                 )
-                _finish_run(run, study, counter, quiet)
+                _finish_run(loaded, study, counter, quiet)
                 runs.append(run)
             if len(runs) > 1 and train_set.name not in comparisons:
                 target = out / "compare" / train_set.name
@@ -366,8 +370,22 @@ def _train_run(
     return RunDir.open(target)
 
 
+class _Loaded:
+    """A run and its predictor, loaded on first use (a resumed study may need none)."""
+
+    def __init__(self, run: RunDir, quiet: bool) -> None:
+        self.run = run
+        self.quiet = quiet
+        self._predictor: Predictor | None = None
+
+    def predictor(self) -> Predictor:
+        if self._predictor is None:
+            self._predictor = load_predictor(self.run, InferenceOptions(), quiet=self.quiet)
+        return self._predictor
+
+
 def _evaluate_all(
-    run: RunDir,
+    loaded: _Loaded,
     protocol: str,
     train_set: TrainSet,
     model: ModelSpec,
@@ -375,7 +393,7 @@ def _evaluate_all(
     counter: _Counter,
     quiet: bool,
 ) -> list[Cell]:
-    cells = []
+    run, cells = loaded.run, []
     for name, data_dir in data_dirs.items():
         manifest = read_json_object(data_dir / MANIFEST, what="split manifest")
         if not manifest.get("counts", {}).get("test", {}).get("total"):
@@ -386,8 +404,9 @@ def _evaluate_all(
         if not run.metrics(key).is_file():
             with counter.timed("evaluate"):
                 evaluate(
-                    run.path, data=data_dir, options=InferenceOptions(), plots=False, quiet=quiet
-                )
+                    run.path, data=data_dir, options=InferenceOptions(), plots=False, quiet=quiet,
+                    predictor=loaded.predictor(),
+                )  # fmt: skip
             counter.evaluated += 1
         metrics = read_json_object(run.metrics(key), what="metrics")
         cells.append(
@@ -407,11 +426,15 @@ def _evaluate_all(
     return cells
 
 
-def _finish_run(run: RunDir, study: Study, counter: _Counter, quiet: bool) -> None:
-    """Evaluate ``run`` on its own test split (what ``compare`` pairs) and benchmark it."""
+def _finish_run(loaded: _Loaded, study: Study, counter: _Counter, quiet: bool) -> None:
+    """Evaluate the run on its own test split (what ``compare`` pairs) and benchmark it."""
+    run = loaded.run
     if not run.metrics(eval_key("test")).is_file():
         with counter.timed("evaluate"):
-            evaluate(run.path, options=InferenceOptions(), plots=False, quiet=quiet)
+            evaluate(
+                run.path, options=InferenceOptions(), plots=False, quiet=quiet,
+                predictor=loaded.predictor(),
+            )  # fmt: skip
         counter.evaluated += 1
     if study.benchmark and not run.efficiency.is_file():
         logger.info("run %s: benchmarking on %d test articles", run.path, study.bench_articles)
